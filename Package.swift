@@ -1,0 +1,147 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+/// Each service is a library (domain + edges, importable by tests) and a thin executable on top.
+func service(_ folder: String, library: String, executable: String) -> [Target] {
+    [
+        .target(
+            name: library,
+            dependencies: [
+                "ServiceRuntime", "Messaging", "Storage", "Contracts",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Services/\(folder)/\(library)",
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: executable,
+            dependencies: [.target(name: library), "ServiceRuntime"],
+            path: "Services/\(folder)/\(executable)",
+            swiftSettings: strict
+        ),
+    ]
+}
+
+let package = Package(
+    name: "city-governance",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "registry", targets: ["registry"]),
+        .executable(name: "mediation", targets: ["mediation"]),
+        .executable(name: "volunteer-matching", targets: ["volunteer-matching"]),
+        .executable(name: "bidding", targets: ["bidding"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+    ],
+    targets: [
+        // librdkafka from Debian's librdkafka-dev.
+        .systemLibrary(
+            name: "CRdKafka",
+            path: "Shared/CRdKafka",
+            pkgConfig: "rdkafka",
+            providers: [.apt(["librdkafka-dev"])]
+        ),
+        .target(
+            name: "Kafka",
+            dependencies: [
+                "CRdKafka",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Shared/Kafka",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "Contracts",
+            dependencies: [],
+            path: "Shared/Contracts",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "Storage",
+            dependencies: [
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Shared/Storage",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "Messaging",
+            dependencies: [
+                "Kafka", "Contracts", "Storage",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Shared/Messaging",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "ServiceRuntime",
+            dependencies: [
+                "Kafka", "Storage", "Messaging", "Contracts",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Shared/ServiceRuntime",
+            swiftSettings: strict
+        ),
+    ]
+    + service("Registry", library: "RegistryService", executable: "registry")
+    + service("Mediation", library: "MediationService", executable: "mediation")
+    + service("VolunteerMatching", library: "VolunteerMatchingService", executable: "volunteer-matching")
+    + service("Bidding", library: "BiddingService", executable: "bidding")
+    + [
+        // Spawned by integration tests so that a relay or consumer can be killed with SIGKILL for real.
+        .executableTarget(
+            name: "messaging-drill",
+            dependencies: ["Messaging", "Kafka", "Storage", "Contracts", "ServiceRuntime"],
+            path: "Tests/Drill",
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "UnitTests",
+            dependencies: [
+                "Kafka", "Contracts", "Storage", "Messaging", "ServiceRuntime",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            path: "Tests/UnitTests",
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: [
+                "Kafka", "Contracts", "Storage", "Messaging", "ServiceRuntime",
+                "RegistryService", "MediationService", "VolunteerMatchingService", "BiddingService",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            path: "Tests/IntegrationTests",
+            swiftSettings: strict
+        ),
+    ]
+)

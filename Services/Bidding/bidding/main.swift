@@ -1,0 +1,4 @@
+import BiddingService
+import ServiceRuntime
+
+await ServiceHost.main(BiddingService.descriptor)

@@ -1,0 +1,4 @@
+import MediationService
+import ServiceRuntime
+
+await ServiceHost.main(MediationService.descriptor)

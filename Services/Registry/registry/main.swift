@@ -1,0 +1,4 @@
+import RegistryService
+import ServiceRuntime
+
+await ServiceHost.main(RegistryService.descriptor)

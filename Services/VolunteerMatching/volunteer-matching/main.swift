@@ -1,0 +1,4 @@
+import VolunteerMatchingService
+import ServiceRuntime
+
+await ServiceHost.main(VolunteerMatchingService.descriptor)

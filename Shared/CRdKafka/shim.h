@@ -1,0 +1,4 @@
+#ifndef CITY_CRDKAFKA_SHIM_H
+#define CITY_CRDKAFKA_SHIM_H
+#include <librdkafka/rdkafka.h>
+#endif

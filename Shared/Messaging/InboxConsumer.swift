@@ -1,0 +1,240 @@
+import Contracts
+import Foundation
+import Kafka
+import Logging
+import Metrics
+import PostgresNIO
+import ServiceLifecycle
+import Storage
+
+/// A decoded event together with where it came from.
+public struct InboundEvent: Sendable {
+    public var event: CloudEvent
+    public var message: ConsumedMessage
+
+    public init(event: CloudEvent, message: ConsumedMessage) {
+        self.event = event
+        self.message = message
+    }
+
+    /// The typed payload; a body that does not fit becomes a rejection (dead-lettered as `invalid`).
+    public func decode<Payload: EventPayload>(_ type: Payload.Type) throws(EventRejection) -> Payload {
+        do {
+            return try event.decode(type)
+        } catch {
+            throw EventRejection(eventID: event.id, reason: DeadLetterReason(kind: error.kind, detail: error.description))
+        }
+    }
+}
+
+/// What a consumer does with an event type.
+public enum EventDisposition: Sendable {
+    /// Apply it.
+    case apply
+    /// A known type this service does not need: skip it, commit past it.
+    case ignore
+    /// Not a type of this topic's contract: dead-letter it.
+    case unknown
+}
+
+/// A handler's verdict that one event cannot be applied (schema-invalid, out of scope, ...).
+/// The consumer dead-letters that event and applies the rest.
+public struct EventRejection: Error, Sendable, CustomStringConvertible {
+    public var eventID: UUID
+    public var reason: DeadLetterReason
+
+    public init(eventID: UUID, reason: DeadLetterReason) {
+        self.eventID = eventID
+        self.reason = reason
+    }
+
+    public var description: String { "event \(eventID) rejected: \(reason)" }
+}
+
+/// The service's side of consumption: which types it takes and how to apply them.
+public protocol InboxHandler: Sendable {
+    func disposition(for type: EventType) -> EventDisposition
+    /// Applies events not seen before, in order, inside the transaction that records them in the inbox.
+    /// Throw `EventRejection` for an event that must be dead-lettered; any other error is treated as
+    /// transient and the whole batch is retried.
+    func apply(_ events: [InboundEvent], on connection: PostgresConnection, logger: Logger) async throws
+}
+
+/// Consumes a topic into a service: each batch is applied and its event ids recorded in the inbox in
+/// one PostgreSQL transaction, and only then are the offsets committed. A redelivered event finds its
+/// id in the inbox and is skipped, so every event takes effect exactly once.
+///
+/// On graceful shutdown it finishes the batch in flight, commits, and leaves the group.
+public final class InboxConsumer: Service, Sendable {
+    public struct Configuration: Sendable {
+        public var batchSize: Int = 500
+        public var pollTimeout: Duration = .milliseconds(250)
+        /// Fault-injection point for drills: called after a batch is durable and before its offsets are committed.
+        public var afterApply: (@Sendable (Int) async -> Void)?
+
+        public init() {}
+    }
+
+    private let database: Database
+    private let consumer: KafkaConsumer
+    private let deadLetters: DeadLetterPublisher
+    private let handler: any InboxHandler
+    private let configuration: Configuration
+    private let logger: Logger
+
+    public init(
+        database: Database, consumer: KafkaConsumer, deadLetters: DeadLetterPublisher, handler: any InboxHandler,
+        configuration: Configuration = .init(), logger: Logger
+    ) {
+        self.database = database
+        self.consumer = consumer
+        self.deadLetters = deadLetters
+        self.handler = handler
+        self.configuration = configuration
+        var logger = logger
+        logger[metadataKey: "kafka.group"] = "\(consumer.groupID)"
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        var failures = 0
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            let batch: [ConsumedMessage]
+            do {
+                batch = try await consumer.poll(maxMessages: configuration.batchSize, timeout: configuration.pollTimeout)
+            } catch .closed {
+                break
+            } catch {
+                // Fatal or authorisation errors: stop the service so the orchestrator restarts it and alerts.
+                logger.critical("kafka consumer failed", metadata: ["error": "\(error)"])
+                await consumer.close()
+                throw error
+            }
+            guard !batch.isEmpty else { continue }
+            // A batch is finished even during shutdown: stopping halfway would only cause redelivery.
+            while true {
+                do {
+                    try await process(batch)
+                    failures = 0
+                    break
+                } catch {
+                    failures += 1
+                    logger.error(
+                        "batch not applied; retrying", metadata: ["error": "\(String(reflecting: error))", "batch.size": "\(batch.count)"])
+                    if Task.isShuttingDownGracefully || Task.isCancelled {
+                        // Offsets stay uncommitted: the next member re-reads this batch.
+                        await consumer.close()
+                        return
+                    }
+                    try? await Task.sleep(for: .milliseconds(min(5000, 100 << min(failures, 6))))
+                }
+            }
+        }
+        await consumer.close()
+    }
+
+    /// Applies one polled batch durably and commits its offsets.
+    public func process(_ batch: [ConsumedMessage]) async throws {
+        let start = ContinuousClock.now
+        var events: [InboundEvent] = []
+        var dead: [(message: ConsumedMessage, reason: DeadLetterReason)] = []
+        var ignored = 0
+        for message in batch {
+            do {
+                let event = try CloudEventKafkaBinding.event(value: message.value) { message.headers.string($0) }
+                switch handler.disposition(for: event.type) {
+                case .apply: events.append(InboundEvent(event: event, message: message))
+                case .ignore: ignored += 1
+                case .unknown: dead.append((message, .unknownType(event.type.rawValue)))
+                }
+            } catch {
+                dead.append((message, DeadLetterReason(kind: error.kind, detail: error.description)))
+            }
+        }
+        let rejected = try await apply(events)
+        dead += rejected
+        try await deadLetters.publish(dead)
+        await configuration.afterApply?(batch.count)
+        try await consumer.commit(batch)
+
+        for (topic, count) in Dictionary(grouping: batch, by: \.topic).mapValues(\.count) {
+            Counter(label: "events_consumed_total", dimensions: [("topic", topic), ("group", consumer.groupID)]).increment(by: count)
+        }
+        if ignored > 0 {
+            Counter(label: "events_ignored_total", dimensions: [("group", consumer.groupID)]).increment(by: ignored)
+        }
+        Metrics.Timer(label: "consumer_batch_seconds", dimensions: [("group", consumer.groupID)], preferredDisplayUnit: .seconds)
+            .record(duration: ContinuousClock.now - start)
+    }
+
+    /// Applies the batch in one transaction; if the handler rejects an event, falls back to one
+    /// transaction per event so the others still apply. Returns the rejected events' records.
+    private func apply(_ events: [InboundEvent]) async throws -> [(message: ConsumedMessage, reason: DeadLetterReason)] {
+        guard !events.isEmpty else { return [] }
+        do {
+            try await applyInTransaction(events)
+            return []
+        } catch is EventRejection {
+            var rejected: [(message: ConsumedMessage, reason: DeadLetterReason)] = []
+            for event in events {
+                do {
+                    try await applyInTransaction([event])
+                } catch let rejection as EventRejection {
+                    try await recordDeadLettered(event)
+                    rejected.append((event.message, rejection.reason))
+                }
+            }
+            return rejected
+        }
+    }
+
+    private func applyInTransaction(_ events: [InboundEvent]) async throws {
+        let handler = handler
+        let logger = logger
+        try await database.transaction { connection in
+            let fresh = try await Inbox.claim(events, outcome: "applied", on: connection, logger: logger)
+            guard !fresh.isEmpty else { return }
+            try await handler.apply(fresh, on: connection, logger: logger)
+        }
+    }
+
+    /// A rejected event is recorded too, so a redelivery does not dead-letter it a second time.
+    private func recordDeadLettered(_ event: InboundEvent) async throws {
+        let logger = logger
+        _ = try await database.transaction { connection in
+            try await Inbox.claim([event], outcome: "dead-lettered", on: connection, logger: logger)
+        }
+    }
+}
+
+/// The inbox table: which events this service has already taken.
+public enum Inbox {
+    /// Records `events` and returns those not recorded before, in their original order.
+    public static func claim(
+        _ events: [InboundEvent], outcome: String, on connection: PostgresConnection, logger: Logger
+    ) async throws -> [InboundEvent] {
+        var ids: [UUID] = [], topics: [String] = [], partitions: [Int32] = [], offsets: [Int64] = [], types: [String] = []
+        var seen: Set<UUID> = []
+        for event in events where seen.insert(event.event.id).inserted {
+            ids.append(event.event.id)
+            topics.append(event.message.topic)
+            partitions.append(event.message.partition)
+            offsets.append(event.message.offset)
+            types.append(event.event.type.rawValue)
+        }
+        let rows = try await connection.query(
+            """
+            INSERT INTO inbox (event_id, topic, kafka_partition, kafka_offset, event_type, outcome)
+            SELECT e.id, e.topic, e.partition, e.offset, e.type, \(outcome)
+            FROM unnest(\(ids)::uuid[], \(topics)::text[], \(partitions)::int4[], \(offsets)::int8[], \(types)::text[])
+                 AS e(id, topic, partition, "offset", type)
+            ON CONFLICT (event_id) DO NOTHING
+            RETURNING event_id
+            """, logger: logger)
+        var fresh: Set<UUID> = []
+        for try await id in rows.decode(UUID.self) { fresh.insert(id) }
+        // A batch may carry the same event twice (a producer retry): apply it once, at its first place.
+        var taken: Set<UUID> = []
+        return events.filter { fresh.contains($0.event.id) && taken.insert($0.event.id).inserted }
+    }
+}

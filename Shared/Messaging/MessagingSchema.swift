@@ -1,0 +1,40 @@
+import Storage
+
+/// The outbox and inbox tables every service keeps in its own schema. Applied before the service's
+/// own migrations (`0000_…` sorts first).
+public enum MessagingSchema {
+    public static let migrations: [Migration] = [
+        Migration(
+            version: "0000_messaging_outbox_inbox",
+            sql: """
+                CREATE TABLE outbox (
+                    position     bigserial PRIMARY KEY,
+                    event_id     uuid NOT NULL UNIQUE,
+                    topic        text NOT NULL,
+                    message_key  text NOT NULL,
+                    -- hash(message_key) mod lane count: relays lock lanes, so one key is published by one relay at a time
+                    lane         integer NOT NULL,
+                    event_type   text NOT NULL,
+                    source       text NOT NULL,
+                    subject      text,
+                    occurred_at  timestamptz NOT NULL,
+                    payload      jsonb NOT NULL,
+                    created_at   timestamptz NOT NULL DEFAULT clock_timestamp(),
+                    sent_at      timestamptz
+                );
+                CREATE INDEX outbox_unsent ON outbox (position) WHERE sent_at IS NULL;
+                CREATE INDEX outbox_unsent_lane ON outbox (lane, position) WHERE sent_at IS NULL;
+                CREATE INDEX outbox_sent ON outbox (sent_at) WHERE sent_at IS NOT NULL;
+
+                CREATE TABLE inbox (
+                    event_id     uuid PRIMARY KEY,
+                    topic        text NOT NULL,
+                    kafka_partition integer NOT NULL,
+                    kafka_offset bigint NOT NULL,
+                    event_type   text NOT NULL,
+                    outcome      text NOT NULL CHECK (outcome IN ('applied', 'dead-lettered')),
+                    processed_at timestamptz NOT NULL DEFAULT clock_timestamp()
+                );
+                """),
+    ]
+}

@@ -1,0 +1,210 @@
+import Contracts
+import Foundation
+import Kafka
+import Logging
+import Metrics
+import PostgresNIO
+import ServiceLifecycle
+import Storage
+
+/// Publishes outbox rows to Kafka in per-key order and marks them sent once the broker acknowledged.
+///
+/// Replicas coordinate through PostgreSQL: in each round a relay takes transaction-scoped advisory
+/// locks on the lanes (key hashes) that have pending rows and are free, publishes those lanes' oldest
+/// rows in position order, marks them sent and commits, which releases the locks. A lane is never
+/// published by two relays at once, so one key's events reach Kafka in the order they were written.
+/// A crash between publish and mark re-sends the rows (at-least-once); consumers' inboxes drop the
+/// repeats.
+public final class OutboxRelay: Service, Sendable {
+    public struct Configuration: Sendable {
+        public var batchSize: Int = 1000
+        /// Pause when a round found nothing to publish.
+        public var idleInterval: Duration = .milliseconds(20)
+        /// Sent rows are kept this long for inspection, then deleted.
+        public var retention: Duration = .seconds(24 * 3600)
+        public var backlogSampleInterval: Duration = .seconds(5)
+        /// Called after a batch was published and before it is marked sent: a fault-injection point
+        /// for drills that kill the relay exactly there.
+        public var afterPublish: (@Sendable (Int) async -> Void)?
+
+        public init() {}
+    }
+
+    private let database: Database
+    private let producer: KafkaProducer
+    private let configuration: Configuration
+    private let logger: Logger
+    private let lockNamespace: Int32
+    private let published: Counter
+    private let failed: Counter
+    private let backlog: Gauge
+    private let oldestAge: Gauge
+    private let roundTimer: Metrics.Timer
+
+    public init(database: Database, producer: KafkaProducer, configuration: Configuration = .init(), logger: Logger) {
+        self.database = database
+        self.producer = producer
+        self.configuration = configuration
+        self.logger = logger
+        // Separate services may share one database: the lock namespace is per schema.
+        self.lockNamespace = Int32(truncatingIfNeeded: fnv1a("outbox:" + database.schema))
+        let dimensions = [("schema", database.schema)]
+        published = Counter(label: "outbox_published_total", dimensions: dimensions)
+        failed = Counter(label: "outbox_publish_failures_total", dimensions: dimensions)
+        backlog = Gauge(label: "outbox_backlog_rows", dimensions: dimensions)
+        oldestAge = Gauge(label: "outbox_oldest_unsent_age_seconds", dimensions: dimensions)
+        roundTimer = Metrics.Timer(label: "outbox_relay_round_seconds", dimensions: dimensions, preferredDisplayUnit: .seconds)
+    }
+
+    public func run() async throws {
+        logger.info("outbox relay started", metadata: ["db.schema": "\(database.schema)"])
+        let clock = ContinuousClock()
+        var nextSample = clock.now
+        var nextCleanup = clock.now
+        var failures = 0
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            if clock.now >= nextSample {
+                await sampleBacklog()
+                nextSample = clock.now.advanced(by: configuration.backlogSampleInterval)
+            }
+            if clock.now >= nextCleanup {
+                await deleteOldSentRows()
+                nextCleanup = clock.now.advanced(by: .seconds(600))
+            }
+            do {
+                let outcome = try await relayOnce()
+                failures = outcome.failed > 0 ? failures + 1 : 0
+                if outcome.failed > 0 {
+                    try? await Task.sleep(for: backoff(failures))
+                } else if outcome.published == 0 {
+                    try? await Task.sleep(for: configuration.idleInterval)
+                }
+            } catch {
+                failures += 1
+                logger.error("outbox relay round failed", metadata: ["error": "\(String(reflecting: error))", "db.schema": "\(database.schema)"])
+                try? await Task.sleep(for: backoff(failures))
+            }
+        }
+        logger.info("outbox relay stopped", metadata: ["db.schema": "\(database.schema)"])
+    }
+
+    private func backoff(_ failures: Int) -> Duration {
+        .milliseconds(min(5000, 50 << min(failures, 7)))
+    }
+
+    public struct RoundOutcome: Sendable, Equatable {
+        public var published: Int
+        public var failed: Int
+    }
+
+    /// One round: lock free lanes with pending rows, publish a batch from them in order, mark it sent.
+    public func relayOnce() async throws -> RoundOutcome {
+        let start = ContinuousClock.now
+        defer { roundTimer.record(duration: ContinuousClock.now - start) }
+        let logger = logger
+        let namespace = lockNamespace
+        let batchSize = configuration.batchSize
+        let producer = producer
+        let afterPublish = configuration.afterPublish
+        let outcome = try await database.transaction { connection -> RoundOutcome in
+            // Lock first, read second: each statement of READ COMMITTED sees what committed before it
+            // began, so reading in a later statement sees the marks of whoever held the lane before us.
+            var lanes: [Int32] = []
+            let locked = try await connection.query(
+                """
+                SELECT lane FROM (SELECT DISTINCT lane FROM outbox WHERE sent_at IS NULL) pending
+                WHERE pg_try_advisory_xact_lock(\(namespace), lane)
+                """, logger: logger)
+            for try await lane in locked.decode(Int32.self) { lanes.append(lane) }
+            guard !lanes.isEmpty else { return RoundOutcome(published: 0, failed: 0) }
+
+            var rows: [(position: Int64, message: OutgoingMessage)] = []
+            let pending = try await connection.query(
+                """
+                SELECT position, event_id, topic, message_key, event_type, source, subject, occurred_at, payload::text
+                FROM outbox WHERE sent_at IS NULL AND lane = ANY(\(lanes)::int4[])
+                ORDER BY position LIMIT \(batchSize)
+                """, logger: logger)
+            for try await (position, id, topic, key, type, source, subject, time, payload)
+                in pending.decode((Int64, UUID, String, String, String, String, String?, Date, String).self)
+            {
+                let event = CloudEvent(id: id, source: source, type: EventType(rawValue: type), subject: subject, time: time, data: Array(payload.utf8))
+                rows.append((position, OutgoingMessage(event: event, topic: topic, key: key)))
+            }
+            guard !rows.isEmpty else { return RoundOutcome(published: 0, failed: 0) }
+
+            let results = await producer.send(batch: rows.map(\.message))
+            await afterPublish?(rows.count)
+
+            var sent: [Int64] = []
+            var failures = 0
+            for (row, result) in zip(rows, results) {
+                switch result {
+                case .success: sent.append(row.position)
+                case .failure(let error):
+                    failures += 1
+                    logger.error(
+                        "outbox row not delivered; will retry",
+                        metadata: ["event.id": "\(row.message.headers.string(CloudEventHeader.id) ?? "")", "error": "\(error)"])
+                }
+            }
+            if !sent.isEmpty {
+                try await connection.query("UPDATE outbox SET sent_at = clock_timestamp() WHERE position = ANY(\(sent)::int8[])", logger: logger)
+            }
+            return RoundOutcome(published: sent.count, failed: failures)
+        }
+        if outcome.published > 0 { published.increment(by: outcome.published) }
+        if outcome.failed > 0 { failed.increment(by: outcome.failed) }
+        return outcome
+    }
+
+    /// Rows not yet sent, and the age of the oldest, for the backlog gauges.
+    public func backlogSnapshot() async throws -> (rows: Int, oldestAgeSeconds: Double) {
+        let logger = logger
+        return try await database.withConnection { connection in
+            let rows = try await connection.query(
+                """
+                SELECT count(*)::int8, COALESCE(EXTRACT(EPOCH FROM clock_timestamp() - min(created_at)), 0)::float8
+                FROM outbox WHERE sent_at IS NULL
+                """, logger: logger)
+            for try await (count, age) in rows.decode((Int64, Double).self) {
+                return (Int(count), age)
+            }
+            return (0, 0)
+        }
+    }
+
+    private func sampleBacklog() async {
+        do {
+            let snapshot = try await backlogSnapshot()
+            backlog.record(snapshot.rows)
+            oldestAge.record(snapshot.oldestAgeSeconds)
+        } catch {
+            logger.warning("outbox backlog not sampled", metadata: ["error": "\(String(reflecting: error))"])
+        }
+    }
+
+    private func deleteOldSentRows() async {
+        let seconds = Double(configuration.retention.components.seconds)
+        let logger = logger
+        do {
+            _ = try await database.withConnection { connection in
+                try await connection.query(
+                    "DELETE FROM outbox WHERE sent_at < clock_timestamp() - make_interval(secs => \(seconds))", logger: logger)
+            }
+        } catch {
+            logger.warning("old outbox rows not deleted", metadata: ["error": "\(String(reflecting: error))"])
+        }
+    }
+}
+
+extension OutgoingMessage {
+    /// A record carrying `event` in CloudEvents binary mode.
+    public init(event: CloudEvent, topic: String, key: String) {
+        self.init(
+            topic: topic,
+            key: Array(key.utf8),
+            value: event.data,
+            headers: CloudEventKafkaBinding.headers(for: event).map { KafkaHeader(key: $0.0, string: $0.1) })
+    }
+}

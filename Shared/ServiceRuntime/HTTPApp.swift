@@ -1,0 +1,127 @@
+import Foundation
+import Hummingbird
+import Logging
+
+/// The request context of every service: Hummingbird's core plus the authenticated caller.
+public struct AppContext: AuthenticatedContext {
+    public var coreContext: CoreRequestContextStorage
+    public var principal: Principal?
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        principal = nil
+    }
+}
+
+/// One dependency the service needs to be ready, and how to ask whether it answers.
+public struct ReadinessCheck: Sendable {
+    public var name: String
+    public var probe: @Sendable () async -> Bool
+
+    public init(name: String, probe: @escaping @Sendable () async -> Bool) {
+        self.name = name
+        self.probe = probe
+    }
+}
+
+/// What `/health/ready` answers.
+public struct ReadinessReport: Codable, Sendable, Equatable, ResponseEncodable {
+    public var status: String
+    public var checks: [String: String]
+}
+
+/// Builds the router every service shares: health, readiness, metrics, OpenAPI, problem+json errors,
+/// request logs and metrics; service routes go under `/api/v1` behind bearer-token auth.
+public func buildRouter(
+    service: String,
+    openAPI: String,
+    readiness: [ReadinessCheck],
+    authority: TokenAuthority,
+    routes: (RouterGroup<AppContext>) -> Void
+) -> Router<AppContext> {
+    let router = Router(context: AppContext.self)
+    router.add(middleware: RequestLogMiddleware())
+    router.add(middleware: MetricsMiddleware())
+    router.add(middleware: ProblemMiddleware())
+
+    router.get("/health/live") { _, _ in
+        ReadinessReport(status: "live", checks: [:])
+    }
+    router.get("/health/ready") { _, _ -> Response in
+        let results = await withTaskGroup(of: (String, Bool).self) { group in
+            for check in readiness {
+                group.addTask { (check.name, await check.probe()) }
+            }
+            var results: [String: Bool] = [:]
+            for await (name, up) in group { results[name] = up }
+            return results
+        }
+        let ready = results.values.allSatisfy { $0 }
+        let report = ReadinessReport(status: ready ? "ready" : "not-ready", checks: results.mapValues { $0 ? "up" : "down" })
+        let body = try JSONEncoder.problem.encode(report)
+        return Response(
+            status: ready ? .ok : .serviceUnavailable, headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(data: body)))
+    }
+    router.get("/metrics") { _, _ -> Response in
+        Response(
+            status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(string: MetricsSetup.exposition())))
+    }
+    router.get("/openapi.json") { _, _ -> Response in
+        Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: openAPI)))
+    }
+    let api = router.group("api/v1").add(middleware: BearerAuthMiddleware<AppContext>(authority: authority))
+    api.get("me") { _, context -> PrincipalView in
+        let principal = try context.requirePrincipal()
+        return PrincipalView(subject: principal.subject, role: principal.role.rawValue, scope: principal.scope.description, name: principal.name)
+    }
+    routes(api)
+    _ = service
+    return router
+}
+
+/// `GET /api/v1/me`: lets an integrator check what a token grants.
+public struct PrincipalView: Codable, Sendable, ResponseEncodable, Equatable {
+    public var subject: String
+    public var role: String
+    public var scope: String
+    public var name: String?
+}
+
+/// One structured log line per request: method, route, status, duration, request id.
+public struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
+    public init() {}
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let start = ContinuousClock.now
+        let requestID = request.headers[.init("X-Request-Id")!] ?? context.id
+        var context = context
+        context.logger[metadataKey: "request.id"] = "\(requestID)"
+        do {
+            let response = try await next(request, context)
+            log(request, context: context, status: response.status.code, since: start)
+            return response
+        } catch let error as any HTTPResponseError {
+            log(request, context: context, status: error.status.code, since: start)
+            throw error
+        } catch {
+            log(request, context: context, status: 500, since: start)
+            throw error
+        }
+    }
+
+    private func log(_ request: Request, context: Context, status: Int, since start: ContinuousClock.Instant) {
+        let elapsed = ContinuousClock.now - start
+        let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+        // Probes and scrapes would drown the log; keep them at debug.
+        let quiet = request.uri.path.hasPrefix("/health") || request.uri.path == "/metrics"
+        context.logger.log(
+            level: quiet ? .debug : (status >= 500 ? .error : .info), "http request",
+            metadata: [
+                "http.method": "\(request.method)", "http.path": "\(request.uri.path)",
+                "http.route": "\(context.endpointPath ?? "-")", "http.status": "\(status)",
+                "http.duration_ms": "\(String(format: "%.2f", milliseconds))",
+            ])
+    }
+}
