@@ -115,10 +115,21 @@ let package = Package(
     + service("VolunteerMatching", library: "VolunteerMatchingService", executable: "volunteer-matching")
     + service("Bidding", library: "BiddingService", executable: "bidding")
     + [
+        // What the messaging drills share: a probe event, its handler and its table.
+        .target(
+            name: "DrillKit",
+            dependencies: [
+                "Messaging", "Kafka", "Storage", "Contracts",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/DrillKit",
+            swiftSettings: strict
+        ),
         // Spawned by integration tests so that a relay or consumer can be killed with SIGKILL for real.
         .executableTarget(
             name: "messaging-drill",
-            dependencies: ["Messaging", "Kafka", "Storage", "Contracts", "ServiceRuntime"],
+            dependencies: ["DrillKit", "Messaging", "Kafka", "Storage", "Contracts", "ServiceRuntime"],
             path: "Tests/Drill",
             swiftSettings: strict
         ),
@@ -134,7 +145,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "Kafka", "Contracts", "Storage", "Messaging", "ServiceRuntime",
+                "Kafka", "Contracts", "Storage", "Messaging", "ServiceRuntime", "DrillKit",
                 "RegistryService", "MediationService", "VolunteerMatchingService", "BiddingService",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),

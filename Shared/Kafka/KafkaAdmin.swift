@@ -23,7 +23,7 @@ public enum KafkaAdmin {
     ) async throws(KafkaError) {
         guard !topics.isEmpty else { return }
         let context = ClientContext(logger: logger)
-        let pointer = try makeNativeClient(type: RD_KAFKA_PRODUCER, config: config, context: context) { _ in }
+        let pointer = try makeNativeClient(type: RD_KAFKA_PRODUCER, config: config.only(for: .producer), context: context) { _ in }
         let handle = NativeHandle(pointer: pointer)
         let lane = BlockingLane(label: "kafka.admin")
         let result = await lane.run { () -> Result<Void, KafkaError> in
@@ -39,7 +39,7 @@ public enum KafkaAdmin {
     /// Whether the brokers answer a metadata request within `timeout`.
     public static func checkReachable(config: KafkaConfig, logger: Logger, timeout: Duration) async throws(KafkaError) {
         let context = ClientContext(logger: logger)
-        let pointer = try makeNativeClient(type: RD_KAFKA_PRODUCER, config: config, context: context) { _ in }
+        let pointer = try makeNativeClient(type: RD_KAFKA_PRODUCER, config: config.only(for: .producer), context: context) { _ in }
         let handle = NativeHandle(pointer: pointer)
         let code = await BlockingLane(label: "kafka.admin").run { () -> rd_kafka_resp_err_t in
             defer {

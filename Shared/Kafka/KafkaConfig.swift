@@ -62,6 +62,34 @@ public struct KafkaConfig: Sendable, Hashable {
         return copy
     }
 
+    /// Keys librdkafka only reads in a consumer; a producer warns about each, so they are left out of it.
+    static let consumerOnlyKeys: Set<String> = [
+        "group.id", "group.instance.id", "session.timeout.ms", "heartbeat.interval.ms", "max.poll.interval.ms",
+        "auto.offset.reset", "enable.auto.commit", "auto.commit.interval.ms", "enable.auto.offset.store",
+        "partition.assignment.strategy", "group.protocol", "group.remote.assignor", "isolation.level",
+        "fetch.wait.max.ms", "fetch.min.bytes", "fetch.max.bytes", "fetch.message.max.bytes", "fetch.error.backoff.ms",
+        "fetch.queue.backoff.ms", "queued.min.messages", "queued.max.messages.kbytes", "enable.partition.eof",
+        "check.crcs", "allow.auto.create.topics", "client.rack",
+    ]
+
+    /// Keys librdkafka only reads in a producer.
+    static let producerOnlyKeys: Set<String> = [
+        "enable.idempotence", "acks", "request.required.acks", "linger.ms", "queue.buffering.max.ms",
+        "queue.buffering.max.messages", "queue.buffering.max.kbytes", "batch.num.messages", "batch.size",
+        "message.timeout.ms", "delivery.timeout.ms", "compression.type", "compression.codec", "retries",
+        "message.send.max.retries", "retry.backoff.ms", "transactional.id", "partitioner", "sticky.partitioning.linger.ms",
+    ]
+
+    /// The same settings without those only the other role reads.
+    func only(for role: ClientRole) -> KafkaConfig {
+        let excluded = role == .producer ? Self.consumerOnlyKeys : Self.producerOnlyKeys
+        return KafkaConfig(
+            properties: properties.filter { !excluded.contains($0.key) },
+            preferred: preferred.filter { !excluded.contains($0.key) })
+    }
+
+    enum ClientRole { case producer, consumer }
+
     /// Settings safe to print: anything that looks like a secret is masked.
     public var redacted: [String: String] {
         var out: [String: String] = [:]

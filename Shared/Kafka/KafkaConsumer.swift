@@ -38,7 +38,7 @@ public final class KafkaConsumer: Sendable {
     public init(config: KafkaConfig, groupID: String, topics: [String], logger: Logger) throws(KafkaError) {
         var logger = logger
         logger[metadataKey: "kafka.group"] = "\(groupID)"
-        let config = config.with(defaults: Self.defaultSettings).forcing(Self.requiredSettings(groupID: groupID))
+        let config = config.only(for: .consumer).with(defaults: Self.defaultSettings).forcing(Self.requiredSettings(groupID: groupID))
         let context = ClientContext(logger: logger)
         let pointer = try makeNativeClient(type: RD_KAFKA_CONSUMER, config: config, context: context) { conf in
             rd_kafka_conf_set_rebalance_cb(conf) { rk, code, partitions, _ in

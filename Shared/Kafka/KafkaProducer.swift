@@ -36,7 +36,7 @@ public final class KafkaProducer: Service, Sendable {
     ]
 
     public init(config: KafkaConfig, logger: Logger, flushTimeout: Duration = .seconds(10)) throws(KafkaError) {
-        let config = config.with(defaults: Self.defaultSettings).forcing(Self.requiredSettings)
+        let config = config.only(for: .producer).with(defaults: Self.defaultSettings).forcing(Self.requiredSettings)
         let context = ClientContext(logger: logger)
         let pointer = try makeNativeClient(type: RD_KAFKA_PRODUCER, config: config, context: context) { conf in
             rd_kafka_conf_set_dr_msg_cb(conf) { rk, message, _ in

@@ -6,6 +6,17 @@ import Metrics
 import PostgresNIO
 import ServiceLifecycle
 import Storage
+import Synchronization
+
+/// Counts since the consumer started, for status pages and drills.
+public struct InboxStatistics: Sendable, Equatable {
+    public var consumed = 0
+    public var applied = 0
+    public var duplicates = 0
+    public var ignored = 0
+    public var deadLettered = 0
+    public var batches = 0
+}
 
 /// A decoded event together with where it came from.
 public struct InboundEvent: Sendable {
@@ -81,6 +92,9 @@ public final class InboxConsumer: Service, Sendable {
     private let handler: any InboxHandler
     private let configuration: Configuration
     private let logger: Logger
+    private let counts = Mutex(InboxStatistics())
+
+    public var statistics: InboxStatistics { counts.withLock { $0 } }
 
     public init(
         database: Database, consumer: KafkaConsumer, deadLetters: DeadLetterPublisher, handler: any InboxHandler,
@@ -151,12 +165,24 @@ public final class InboxConsumer: Service, Sendable {
                 dead.append((message, DeadLetterReason(kind: error.kind, detail: error.description)))
             }
         }
-        let rejected = try await apply(events)
+        let (applied, rejected) = try await apply(events)
         dead += rejected
         try await deadLetters.publish(dead)
         await configuration.afterApply?(batch.count)
         try await consumer.commit(batch)
 
+        let duplicates = events.count - applied - rejected.count
+        counts.withLock { stats in
+            stats.consumed += batch.count
+            stats.applied += applied
+            stats.duplicates += duplicates
+            stats.ignored += ignored
+            stats.deadLettered += dead.count
+            stats.batches += 1
+        }
+        if duplicates > 0 {
+            Counter(label: "inbox_duplicates_skipped_total", dimensions: [("group", consumer.groupID)]).increment(by: duplicates)
+        }
         for (topic, count) in Dictionary(grouping: batch, by: \.topic).mapValues(\.count) {
             Counter(label: "events_consumed_total", dimensions: [("topic", topic), ("group", consumer.groupID)]).increment(by: count)
         }
@@ -168,33 +194,36 @@ public final class InboxConsumer: Service, Sendable {
     }
 
     /// Applies the batch in one transaction; if the handler rejects an event, falls back to one
-    /// transaction per event so the others still apply. Returns the rejected events' records.
-    private func apply(_ events: [InboundEvent]) async throws -> [(message: ConsumedMessage, reason: DeadLetterReason)] {
-        guard !events.isEmpty else { return [] }
+    /// transaction per event so the others still apply. Returns how many were applied and the
+    /// rejected events' records.
+    private func apply(_ events: [InboundEvent]) async throws -> (Int, [(message: ConsumedMessage, reason: DeadLetterReason)]) {
+        guard !events.isEmpty else { return (0, []) }
         do {
-            try await applyInTransaction(events)
-            return []
+            return (try await applyInTransaction(events), [])
         } catch is EventRejection {
+            var applied = 0
             var rejected: [(message: ConsumedMessage, reason: DeadLetterReason)] = []
             for event in events {
                 do {
-                    try await applyInTransaction([event])
+                    applied += try await applyInTransaction([event])
                 } catch let rejection as EventRejection {
                     try await recordDeadLettered(event)
                     rejected.append((event.message, rejection.reason))
                 }
             }
-            return rejected
+            return (applied, rejected)
         }
     }
 
-    private func applyInTransaction(_ events: [InboundEvent]) async throws {
+    /// Returns how many events were new and applied.
+    private func applyInTransaction(_ events: [InboundEvent]) async throws -> Int {
         let handler = handler
         let logger = logger
-        try await database.transaction { connection in
+        return try await database.transaction { connection in
             let fresh = try await Inbox.claim(events, outcome: "applied", on: connection, logger: logger)
-            guard !fresh.isEmpty else { return }
+            guard !fresh.isEmpty else { return 0 }
             try await handler.apply(fresh, on: connection, logger: logger)
+            return fresh.count
         }
     }
 

@@ -1,0 +1,117 @@
+import Contracts
+import DrillKit
+import Foundation
+import Kafka
+import Logging
+import Messaging
+import Storage
+import Testing
+
+extension IntegrationSuite {
+    /// Processes killed with SIGKILL at the worst moment; the restart must lose nothing and apply nothing twice.
+    @Suite struct CrashRecovery {
+        var drillEnvironment: [String: String] {
+            var environment = Stack.environment
+            environment["KAFKA_SESSION_TIMEOUT_MS"] = "6000"
+            environment["KAFKA_HEARTBEAT_INTERVAL_MS"] = "500"
+            return environment
+        }
+
+        @Test func relayKilledBetweenPublishAndMarkResendsAndTheInboxDropsTheRepeats() async throws {
+            let topic = try await Stack.topic("relaycrash", partitions: 3)
+            let group = Stack.uniqueName("relaycrash")
+            let logger = Stack.logger
+            let sourceSchema = Stack.uniqueName("src")
+            let environment = drillEnvironment
+            try await Stack.withDatabase(schema: sourceSchema) { source in
+                try await Stack.withDatabase(schema: Stack.uniqueName("dst"), migrations: Probe.migrations) { destination in
+                    try await Probe.fill(source, topic: topic, keys: (0..<10).map { "k\($0)" }, count: 3000, logger: logger)
+
+                    // Publishes two batches of 500, marks the first, and dies after publishing the second.
+                    let drill = try ChildProcess(
+                        Stack.executable("messaging-drill"),
+                        arguments: ["relay", "--schema", sourceSchema, "--batch", "500", "--crash-after-publish", "2"],
+                        environment: environment)
+                    let ended = try #require(await drill.wait(timeout: .seconds(60)), "drill relay did not end")
+                    #expect(ended.reason == .uncaughtSignal && ended.status == SIGKILL, "drill should die by SIGKILL: \(ended.stderr)")
+                    #expect(try await Stack.count(source, "SELECT count(*) FROM outbox WHERE sent_at IS NULL") == 2500)
+
+                    let kafka = try Stack.kafka()
+                    let producer = try KafkaProducer(config: kafka, logger: logger)
+                    let relay = OutboxRelay(database: source, producer: producer, logger: logger)
+                    let inbox = InboxConsumer(
+                        database: destination,
+                        consumer: try KafkaConsumer(config: kafka, groupID: group, topics: [topic], logger: logger),
+                        deadLetters: DeadLetterPublisher(producer: producer, consumerGroup: group, logger: logger),
+                        handler: ProbeHandler(), logger: logger)
+                    try await withThrowingTaskGroup(of: Void.self) { tasks in
+                        tasks.addTask { try await relay.run() }
+                        tasks.addTask { try await inbox.run() }
+                        // 3000 distinct events, of which 500 were published twice.
+                        try await Stack.eventually(timeout: .seconds(60), "all records consumed") {
+                            inbox.statistics.consumed >= 3500
+                        }
+                        tasks.cancelAll()
+                    }
+                    await producer.shutdown()
+
+                    #expect(try await Stack.count(destination, "SELECT count(*) FROM probe_applied") == 3000)
+                    #expect(inbox.statistics.duplicates == 500)
+                    let sequences = try await Stack.sequencesByKey(destination)
+                    for (key, seqs) in sequences {
+                        #expect(seqs == Array(1...seqs.count), "events of \(key) applied out of order")
+                    }
+                }
+            }
+        }
+
+        @Test func consumerKilledAfterApplyingButBeforeCommittingGetsTheBatchAgainAndSkipsIt() async throws {
+            let topic = try await Stack.topic("consumercrash", partitions: 2)
+            let group = Stack.uniqueName("consumercrash")
+            let logger = Stack.logger
+            let destinationSchema = Stack.uniqueName("dst")
+            let environment = drillEnvironment
+            try await Stack.withDatabase(schema: Stack.uniqueName("src")) { source in
+                try await Stack.withDatabase(schema: destinationSchema, migrations: Probe.migrations) { destination in
+                    try await Probe.fill(source, topic: topic, keys: (0..<8).map { "k\($0)" }, count: 2000, logger: logger)
+                    let kafka = try Stack.kafka()
+                    let producer = try KafkaProducer(config: kafka, logger: logger)
+                    let relay = OutboxRelay(database: source, producer: producer, logger: logger)
+                    while try await relay.relayOnce().published > 0 {}
+
+                    // Applies three batches durably and dies before committing the third one's offsets.
+                    let drill = try ChildProcess(
+                        Stack.executable("messaging-drill"),
+                        arguments: [
+                            "consume", "--schema", destinationSchema, "--topic", topic, "--group", group,
+                            "--batch", "200", "--crash-after-apply", "3",
+                        ],
+                        environment: environment)
+                    let ended = try #require(await drill.wait(timeout: .seconds(60)), "drill consumer did not end")
+                    #expect(ended.reason == .uncaughtSignal && ended.status == SIGKILL, "drill should die by SIGKILL: \(ended.stderr)")
+                    let appliedBeforeCrash = try await Stack.count(destination, "SELECT count(*) FROM probe_applied")
+                    #expect(appliedBeforeCrash > 0 && appliedBeforeCrash < 2000)
+
+                    let inbox = InboxConsumer(
+                        database: destination,
+                        consumer: try KafkaConsumer(config: kafka, groupID: group, topics: [topic], logger: logger),
+                        deadLetters: DeadLetterPublisher(producer: producer, consumerGroup: group, logger: logger),
+                        handler: ProbeHandler(), logger: logger)
+                    try await withThrowingTaskGroup(of: Void.self) { tasks in
+                        tasks.addTask { try await inbox.run() }
+                        try await Stack.eventually(timeout: .seconds(60), "all events applied") {
+                            try await Stack.count(destination, "SELECT count(*) FROM probe_applied") >= 2000
+                        }
+                        tasks.cancelAll()
+                    }
+                    await producer.shutdown()
+
+                    #expect(try await Stack.count(destination, "SELECT count(*) FROM probe_applied") == 2000)
+                    // The uncommitted batch came back and the inbox skipped it.
+                    #expect(inbox.statistics.duplicates > 0)
+                    #expect(inbox.statistics.applied == 2000 - appliedBeforeCrash)
+                }
+            }
+        }
+    }
+}
