@@ -167,6 +167,8 @@ public final class InboxConsumer: Service, Sendable {
         }
         let (applied, rejected) = try await apply(events)
         dead += rejected
+        // In partition order, so the dead-letter topic reads like the stream it came from.
+        dead.sort { ($0.message.topic, $0.message.partition, $0.message.offset) < ($1.message.topic, $1.message.partition, $1.message.offset) }
         try await deadLetters.publish(dead)
         await configuration.afterApply?(batch.count)
         try await consumer.commit(batch)
