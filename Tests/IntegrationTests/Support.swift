@@ -131,18 +131,23 @@ enum Stack {
     }
 }
 
-/// A child process with captured output, for tests that kill or time processes.
+/// A child process whose output goes to files (a pipe nobody drains would block it once full).
 struct ChildProcess {
     let process = Process()
-    let output = Pipe()
-    let errors = Pipe()
+    let outputFile: URL
+    let errorFile: URL
 
     init(_ executable: URL, arguments: [String] = [], environment: [String: String]) throws {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("child-\(UUID().uuidString)")
+        outputFile = base.appendingPathExtension("out")
+        errorFile = base.appendingPathExtension("err")
+        _ = FileManager.default.createFile(atPath: outputFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errorFile.path, contents: nil)
         process.executableURL = executable
         process.arguments = arguments
         process.environment = environment
-        process.standardOutput = output
-        process.standardError = errors
+        process.standardOutput = try FileHandle(forWritingTo: outputFile)
+        process.standardError = try FileHandle(forWritingTo: errorFile)
         try process.run()
     }
 
@@ -154,12 +159,18 @@ struct ChildProcess {
             try? await Task.sleep(for: .milliseconds(50))
         }
         if process.isRunning {
-            process.terminate()
             kill(process.processIdentifier, SIGKILL)
             return nil
         }
-        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let stderr = (try? String(contentsOf: errorFile, encoding: .utf8)) ?? ""
+        try? FileManager.default.removeItem(at: outputFile)
+        try? FileManager.default.removeItem(at: errorFile)
         return (process.terminationStatus, process.terminationReason, stderr)
+    }
+
+    /// Kills the process if a test leaves early.
+    func stop() {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
     }
 
     func signal(_ signal: Int32) {
