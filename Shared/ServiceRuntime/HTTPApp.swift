@@ -28,6 +28,11 @@ public struct ReadinessCheck: Sendable {
 public struct ReadinessReport: Codable, Sendable, Equatable, ResponseEncodable {
     public var status: String
     public var checks: [String: String]
+
+    public init(status: String, checks: [String: String]) {
+        self.status = status
+        self.checks = checks
+    }
 }
 
 /// Builds the router every service shares: health, readiness, metrics, OpenAPI, problem+json errors,
@@ -87,6 +92,13 @@ public struct PrincipalView: Codable, Sendable, ResponseEncodable, Equatable {
     public var role: String
     public var scope: String
     public var name: String?
+
+    public init(subject: String, role: String, scope: String, name: String?) {
+        self.subject = subject
+        self.role = role
+        self.scope = scope
+        self.name = name
+    }
 }
 
 /// One structured log line per request: method, route, status, duration, request id.
