@@ -133,6 +133,13 @@ let package = Package(
             path: "Tests/Drill",
             swiftSettings: strict
         ),
+        // Relay and consumer throughput against the real stack; `bench/run.sh` runs it.
+        .executableTarget(
+            name: "messaging-bench",
+            dependencies: ["DrillKit", "Messaging", "Kafka", "Storage", "Contracts"],
+            path: "bench/MessagingBench",
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "UnitTests",
             dependencies: [

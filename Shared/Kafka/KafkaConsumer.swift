@@ -169,6 +169,32 @@ public final class KafkaConsumer: Sendable {
         context.rebalance.withLock { $0.generation }
     }
 
+    /// Records behind the end of each assigned partition, from cached watermarks (no broker round trip).
+    public func lag() async -> [TopicPartition: Int64] {
+        let handle = handle
+        let assigned = assignment
+        guard !assigned.isEmpty, !closed.value else { return [:] }
+        return await lane.run { () -> [TopicPartition: Int64] in
+            let list = rd_kafka_topic_partition_list_new(Int32(assigned.count))
+            defer { rd_kafka_topic_partition_list_destroy(list) }
+            for partition in assigned {
+                rd_kafka_topic_partition_list_add(list, partition.topic, partition.partition)
+            }
+            rd_kafka_position(handle.pointer, list)
+            var out: [TopicPartition: Int64] = [:]
+            for element in UnsafeBufferPointer(start: list!.pointee.elems, count: Int(list!.pointee.cnt)) {
+                var low: Int64 = -1
+                var high: Int64 = -1
+                let topic = String(cString: element.topic)
+                guard rd_kafka_get_watermark_offsets(handle.pointer, topic, element.partition, &low, &high) == RD_KAFKA_RESP_ERR_NO_ERROR,
+                    let behind = ConsumerLag.records(highWatermark: high, lowWatermark: low, position: element.offset, committed: nil)
+                else { continue }
+                out[TopicPartition(topic: topic, partition: element.partition)] = behind
+            }
+            return out
+        }
+    }
+
     /// Committed offsets per assigned partition (what a restarted member would resume from).
     public func committedOffsets(timeout: Duration = .seconds(5)) async throws(KafkaError) -> [TopicPartition: Int64] {
         let handle = handle

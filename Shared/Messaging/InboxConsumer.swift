@@ -193,6 +193,12 @@ public final class InboxConsumer: Service, Sendable {
         }
         Metrics.Timer(label: "consumer_batch_seconds", dimensions: [("group", consumer.groupID)], preferredDisplayUnit: .seconds)
             .record(duration: ContinuousClock.now - start)
+        for (partition, behind) in await consumer.lag() {
+            Gauge(
+                label: "consumer_lag_records",
+                dimensions: [("group", consumer.groupID), ("topic", partition.topic), ("partition", String(partition.partition))]
+            ).record(behind)
+        }
     }
 
     /// Applies the batch in one transaction; if the handler rejects an event, falls back to one

@@ -24,10 +24,11 @@ public final class Database: Service, Sendable {
     /// Runs `body` in one transaction; on failure the transaction is rolled back and the error thrown by
     /// `body` (not PostgresNIO's wrapper) reaches the caller, so domain errors keep their type.
     public func transaction<Result: Sendable>(
+        isolation: isolated (any Actor)? = #isolation,
         _ body: (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         do {
-            return try await client.withTransaction(logger: logger) { connection in
+            return try await client.withTransaction(logger: logger, isolation: isolation) { connection in
                 try await body(connection)
             }
         } catch let error as PostgresTransactionError {
@@ -36,8 +37,11 @@ public final class Database: Service, Sendable {
     }
 
     /// One connection for several statements outside a transaction.
-    public func withConnection<Result: Sendable>(_ body: (PostgresConnection) async throws -> Result) async throws -> Result {
-        try await client.withConnection { try await body($0) }
+    public func withConnection<Result: Sendable>(
+        isolation: isolated (any Actor)? = #isolation,
+        _ body: (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        try await client.withConnection(isolation: isolation) { try await body($0) }
     }
 
     /// Whether the database answers a trivial query within `timeout`.

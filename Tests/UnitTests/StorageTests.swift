@@ -1,3 +1,4 @@
+import Kafka
 import Messaging
 import Storage
 import Testing
@@ -47,5 +48,22 @@ import Testing
         // Stable across processes and releases: replicas must agree.
         #expect(advisoryKey(for: "outbox:registry") == advisoryKey(for: "outbox:registry"))
         #expect(fnv1a("a") == 0xaf63_dc4c_8601_ec8c)
+    }
+}
+
+@Suite struct ConsumerLagFigures {
+    @Test func lagIsWhatIsOnTheBrokerPastThePosition() {
+        #expect(ConsumerLag.records(highWatermark: 100, lowWatermark: 0, position: 60, committed: nil) == 40)
+        #expect(ConsumerLag.records(highWatermark: 100, lowWatermark: 0, position: 100, committed: nil) == 0)
+    }
+
+    @Test func beforeTheFirstReadTheCommittedOffsetOrTheLowWatermarkCounts() {
+        #expect(ConsumerLag.records(highWatermark: 100, lowWatermark: 10, position: -1001, committed: 70) == 30)
+        #expect(ConsumerLag.records(highWatermark: 100, lowWatermark: 10, position: -1001, committed: nil) == 90)
+    }
+
+    @Test func unknownWatermarksGiveNoFigureAndNothingIsNegative() {
+        #expect(ConsumerLag.records(highWatermark: -1, lowWatermark: -1, position: 5, committed: nil) == nil)
+        #expect(ConsumerLag.records(highWatermark: 1, lowWatermark: 0, position: 500, committed: nil) == 0)
     }
 }
