@@ -43,8 +43,11 @@ for entry in "${SERVICES[@]}"; do
     log="$LOGS_DIR/$name.log"
     : >"$log"
     # setsid + nohup: the services outlive this script and the terminal.
+    # The local broker joins consumer groups in seconds only with short session timeouts; topics are
+    # created with the partitions the services expect.
     HTTP_HOST=127.0.0.1 HTTP_PORT="$port" \
         AUTH_JWT_SECRET=local-dev-secret-change-me-0123456789abcdef LOG_LEVEL=info \
+        KAFKA_CREATE_TOPICS_ON_START=true KAFKA_SESSION_TIMEOUT_MS=6000 KAFKA_HEARTBEAT_INTERVAL_MS=500 \
         setsid nohup "$ROOT/.build/debug/$name" </dev/null >>"$log" 2>&1 &
     echo $! >"$PIDS_DIR/$name.pid"
     log_info "$name: pid $!, port $port, log ${log#"$ROOT"/}"

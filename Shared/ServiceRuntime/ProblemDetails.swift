@@ -1,3 +1,4 @@
+import Contracts
 import Foundation
 import Hummingbird
 import Logging
@@ -103,25 +104,13 @@ public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
                 type: ProblemDetails.typeBase + (error.status == .notFound ? "not-found" : "http-\(error.status.code)"),
                 title: error.status.reasonPhrase, status: error.status, detail: error.body)
         } catch let error as DecodingError {
-            throw ProblemDetails.badRequest("The JSON body does not fit: \(describe(error))")
+            throw ProblemDetails.badRequest("The JSON body does not fit: \(EventCoding.explain(error))")
         } catch let error as any HTTPResponseError {
             throw ProblemDetails(type: ProblemDetails.typeBase + "http-\(error.status.code)", title: error.status.reasonPhrase, status: error.status)
         } catch {
             context.logger.error(
                 "request failed", metadata: ["error": "\(String(reflecting: error))", "http.path": "\(request.uri.path)"])
             throw ProblemDetails.internalError
-        }
-    }
-
-    private func describe(_ error: DecodingError) -> String {
-        func path(_ keys: [any CodingKey]) -> String {
-            keys.isEmpty ? "body" : keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
-        }
-        switch error {
-        case .keyNotFound(let key, let context): return "\(path(context.codingPath + [key])) is required"
-        case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
-            return "\(path(context.codingPath)): \(context.debugDescription)"
-        @unknown default: return "\(error)"
         }
     }
 }

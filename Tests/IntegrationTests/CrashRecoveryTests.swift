@@ -39,11 +39,7 @@ extension IntegrationSuite {
                     let kafka = try Stack.kafka()
                     let producer = try KafkaProducer(config: kafka, logger: logger)
                     let relay = OutboxRelay(database: source, producer: producer, logger: logger)
-                    let inbox = InboxConsumer(
-                        database: destination,
-                        consumer: try KafkaConsumer(config: kafka, groupID: group, topics: [topic], logger: logger),
-                        deadLetters: DeadLetterPublisher(producer: producer, consumerGroup: group, logger: logger),
-                        handler: ProbeHandler(), logger: logger)
+                    let inbox = try Stack.probeInbox(destination, topic: topic, group: group, producer: producer)
                     try await withThrowingTaskGroup(of: Void.self) { tasks in
                         tasks.addTask { try await relay.run() }
                         tasks.addTask { try await inbox.run() }
@@ -92,11 +88,7 @@ extension IntegrationSuite {
                     let appliedBeforeCrash = try await Stack.count(destination, "SELECT count(*) FROM probe_applied")
                     #expect(appliedBeforeCrash > 0 && appliedBeforeCrash < 2000)
 
-                    let inbox = InboxConsumer(
-                        database: destination,
-                        consumer: try KafkaConsumer(config: kafka, groupID: group, topics: [topic], logger: logger),
-                        deadLetters: DeadLetterPublisher(producer: producer, consumerGroup: group, logger: logger),
-                        handler: ProbeHandler(), logger: logger)
+                    let inbox = try Stack.probeInbox(destination, topic: topic, group: group, producer: producer)
                     try await withThrowingTaskGroup(of: Void.self) { tasks in
                         tasks.addTask { try await inbox.run() }
                         try await Stack.eventually(timeout: .seconds(60), "all events applied") {

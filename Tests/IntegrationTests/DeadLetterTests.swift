@@ -35,11 +35,7 @@ extension IntegrationSuite {
                     _ = try await producer.send(message)
                 }
 
-                let inbox = InboxConsumer(
-                    database: destination,
-                    consumer: try KafkaConsumer(config: kafka, groupID: group, topics: [topic], logger: logger),
-                    deadLetters: DeadLetterPublisher(producer: producer, consumerGroup: group, logger: logger),
-                    handler: ProbeHandler(), logger: logger)
+                let inbox = try Stack.probeInbox(destination, topic: topic, group: group, producer: producer)
                 try await withThrowingTaskGroup(of: Void.self) { tasks in
                     tasks.addTask { try await inbox.run() }
                     try await Stack.eventually(timeout: .seconds(30), "the whole partition consumed") {

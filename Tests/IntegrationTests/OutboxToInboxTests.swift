@@ -31,11 +31,7 @@ extension IntegrationSuite {
                     let kafka = try Stack.kafka()
                     let producer = try KafkaProducer(config: kafka, logger: logger)
                     let inboxes = try (0..<consumers).map { _ in
-                        InboxConsumer(
-                            database: destination,
-                            consumer: try KafkaConsumer(config: kafka, groupID: group, topics: [topic], logger: logger),
-                            deadLetters: DeadLetterPublisher(producer: producer, consumerGroup: group, logger: logger),
-                            handler: ProbeHandler(), logger: logger)
+                        try Stack.probeInbox(destination, topic: topic, group: group, producer: producer)
                     }
                     let relayServices = (0..<relays).map { _ in
                         var configuration = OutboxRelay.Configuration()

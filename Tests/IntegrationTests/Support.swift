@@ -118,6 +118,17 @@ enum Stack {
         }
     }
 
+    /// An inbox consumer applying probe events into `database`, as one member of `group`.
+    static func probeInbox(
+        _ database: Database, topic: String, group: String, producer: KafkaProducer
+    ) throws -> InboxConsumer {
+        InboxConsumer(
+            database: database,
+            consumer: try KafkaConsumer(config: kafka(), groupID: group, topics: [topic], logger: logger),
+            deadLetters: DeadLetterPublisher(producer: producer, consumerGroup: group, logger: logger),
+            handler: ProbeHandler(), logger: logger)
+    }
+
     /// Locates an executable the package builds (the drill, the services), beside the test bundle.
     static func executable(_ name: String) -> URL {
         var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
