@@ -166,10 +166,13 @@ public final class InboxConsumer: Service, Sendable {
             }
         }
         let (applied, rejected) = try await apply(events)
-        dead += rejected
+        dead += rejected.map { ($0.event.message, $0.reason) }
         // In partition order, so the dead-letter topic reads like the stream it came from.
         dead.sort { ($0.message.topic, $0.message.partition, $0.message.offset) < ($1.message.topic, $1.message.partition, $1.message.offset) }
         try await deadLetters.publish(dead)
+        // Recorded only once the dead letter is on the broker: a crash in between dead-letters it twice
+        // rather than not at all.
+        try await recordDeadLettered(rejected.map(\.event))
         await configuration.afterApply?(batch.count)
         try await consumer.commit(batch)
 
@@ -204,19 +207,18 @@ public final class InboxConsumer: Service, Sendable {
     /// Applies the batch in one transaction; if the handler rejects an event, falls back to one
     /// transaction per event so the others still apply. Returns how many were applied and the
     /// rejected events' records.
-    private func apply(_ events: [InboundEvent]) async throws -> (Int, [(message: ConsumedMessage, reason: DeadLetterReason)]) {
+    private func apply(_ events: [InboundEvent]) async throws -> (Int, [(event: InboundEvent, reason: DeadLetterReason)]) {
         guard !events.isEmpty else { return (0, []) }
         do {
             return (try await applyInTransaction(events), [])
         } catch is EventRejection {
             var applied = 0
-            var rejected: [(message: ConsumedMessage, reason: DeadLetterReason)] = []
+            var rejected: [(event: InboundEvent, reason: DeadLetterReason)] = []
             for event in events {
                 do {
                     applied += try await applyInTransaction([event])
                 } catch let rejection as EventRejection {
-                    try await recordDeadLettered(event)
-                    rejected.append((event.message, rejection.reason))
+                    rejected.append((event, rejection.reason))
                 }
             }
             return (applied, rejected)
@@ -236,10 +238,11 @@ public final class InboxConsumer: Service, Sendable {
     }
 
     /// A rejected event is recorded too, so a redelivery does not dead-letter it a second time.
-    private func recordDeadLettered(_ event: InboundEvent) async throws {
+    private func recordDeadLettered(_ events: [InboundEvent]) async throws {
+        guard !events.isEmpty else { return }
         let logger = logger
         _ = try await database.transaction { connection in
-            try await Inbox.claim([event], outcome: "dead-lettered", on: connection, logger: logger)
+            try await Inbox.claim(events, outcome: "dead-lettered", on: connection, logger: logger)
         }
     }
 }

@@ -18,7 +18,8 @@ public enum MessagingSchema {
                     source       text NOT NULL,
                     subject      text,
                     occurred_at  timestamptz NOT NULL,
-                    payload      jsonb NOT NULL,
+                    -- json, not jsonb: kept byte for byte as the service encoded it, and cheaper to relay
+                    payload      json NOT NULL,
                     created_at   timestamptz NOT NULL DEFAULT clock_timestamp(),
                     sent_at      timestamptz
                 );

@@ -50,7 +50,7 @@ public enum Outbox {
         try await connection.query(
             """
             INSERT INTO outbox (event_id, topic, message_key, lane, event_type, source, subject, occurred_at, payload)
-            SELECT e.id, e.topic, e.key, e.lane, e.type, e.source, NULLIF(e.subject, ''), e.time, e.payload::jsonb
+            SELECT e.id, e.topic, e.key, e.lane, e.type, e.source, NULLIF(e.subject, ''), e.time, e.payload::json
             FROM unnest(\(ids)::uuid[], \(topics)::text[], \(keys)::text[], \(lanes)::int4[], \(types)::text[],
                         \(sources)::text[], \(subjects)::text[], \(times)::timestamptz[], \(payloads)::text[])
                  AS e(id, topic, key, lane, type, source, subject, time, payload)

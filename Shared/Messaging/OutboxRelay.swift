@@ -17,9 +17,11 @@ import Storage
 /// repeats.
 public final class OutboxRelay: Service, Sendable {
     public struct Configuration: Sendable {
-        public var batchSize: Int = 1000
-        /// Pause when a round found nothing to publish.
-        public var idleInterval: Duration = .milliseconds(20)
+        public var batchSize: Int = 2000
+        /// Pause after a round that found nothing to publish; doubles while idle, up to `maxIdleInterval`,
+        /// so an idle relay does not keep PostgreSQL busy.
+        public var idleInterval: Duration = .milliseconds(10)
+        public var maxIdleInterval: Duration = .milliseconds(200)
         /// Sent rows are kept this long for inspection, then deleted.
         public var retention: Duration = .seconds(24 * 3600)
         public var backlogSampleInterval: Duration = .seconds(5)
@@ -62,6 +64,7 @@ public final class OutboxRelay: Service, Sendable {
         var nextSample = clock.now
         var nextCleanup = clock.now
         var failures = 0
+        var idle = configuration.idleInterval
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             if clock.now >= nextSample {
                 await sampleBacklog()
@@ -77,7 +80,10 @@ public final class OutboxRelay: Service, Sendable {
                 if outcome.failed > 0 {
                     try? await Task.sleep(for: backoff(failures))
                 } else if outcome.published == 0 {
-                    try? await Task.sleep(for: configuration.idleInterval)
+                    try? await Task.sleep(for: idle)
+                    idle = min(idle * 2, configuration.maxIdleInterval)
+                } else {
+                    idle = configuration.idleInterval
                 }
             } catch {
                 failures += 1
@@ -109,22 +115,30 @@ public final class OutboxRelay: Service, Sendable {
         let outcome = try await database.transaction { connection -> RoundOutcome in
             // Lock first, read second: each statement of READ COMMITTED sees what committed before it
             // began, so reading in a later statement sees the marks of whoever held the lane before us.
+            // Trying all lanes is 64 cheap lock calls; asking which lanes have rows would scan the backlog.
             var lanes: [Int32] = []
             let locked = try await connection.query(
-                """
-                SELECT lane FROM (SELECT DISTINCT lane FROM outbox WHERE sent_at IS NULL) pending
-                WHERE pg_try_advisory_xact_lock(\(namespace), lane)
-                """, logger: logger)
+                "SELECT lane FROM generate_series(0, \(Outbox.laneCount - 1)) AS lane WHERE pg_try_advisory_xact_lock(\(namespace), lane)",
+                logger: logger)
             for try await lane in locked.decode(Int32.self) { lanes.append(lane) }
             guard !lanes.isEmpty else { return RoundOutcome(published: 0, failed: 0) }
 
             var rows: [(position: Int64, message: OutgoingMessage)] = []
-            let pending = try await connection.query(
-                """
-                SELECT position, event_id, topic, message_key, event_type, source, subject, occurred_at, payload::text
-                FROM outbox WHERE sent_at IS NULL AND lane = ANY(\(lanes)::int4[])
-                ORDER BY position LIMIT \(batchSize)
-                """, logger: logger)
+            // Holding every lane (the usual case with one relay) needs no lane filter, and without one
+            // the oldest rows come straight off the unsent-position index instead of a sort.
+            let pending =
+                lanes.count == Int(Outbox.laneCount)
+                ? try await connection.query(
+                    """
+                    SELECT position, event_id, topic, message_key, event_type, source, subject, occurred_at, payload::text
+                    FROM outbox WHERE sent_at IS NULL ORDER BY position LIMIT \(batchSize)
+                    """, logger: logger)
+                : try await connection.query(
+                    """
+                    SELECT position, event_id, topic, message_key, event_type, source, subject, occurred_at, payload::text
+                    FROM outbox WHERE sent_at IS NULL AND lane = ANY(\(lanes)::int4[])
+                    ORDER BY position LIMIT \(batchSize)
+                    """, logger: logger)
             for try await (position, id, topic, key, type, source, subject, time, payload)
                 in pending.decode((Int64, UUID, String, String, String, String, String?, Date, String).self)
             {
@@ -132,16 +146,21 @@ public final class OutboxRelay: Service, Sendable {
                 rows.append((position, OutgoingMessage(event: event, topic: topic, key: key)))
             }
             guard !rows.isEmpty else { return RoundOutcome(published: 0, failed: 0) }
-
             let results = await producer.send(batch: rows.map(\.message))
+
             await afterPublish?(rows.count)
 
             var sent: [Int64] = []
             var failures = 0
+            // A key whose row failed keeps its later rows unsent too, so they go out again after it.
+            var blockedKeys: Set<[UInt8]> = []
             for (row, result) in zip(rows, results) {
+                let key = row.message.key ?? []
                 switch result {
-                case .success: sent.append(row.position)
+                case .success where !blockedKeys.contains(key): sent.append(row.position)
+                case .success: break
                 case .failure(let error):
+                    blockedKeys.insert(key)
                     failures += 1
                     logger.error(
                         "outbox row not delivered; will retry",

@@ -68,7 +68,7 @@ public struct RuntimeConfiguration: Sendable {
         let startup = env.integer("STARTUP_TIMEOUT_SECONDS", default: 30, range: 1...600)
         let createTopics = env.flag("KAFKA_CREATE_TOPICS_ON_START", default: false)
         let consumerBatch = env.integer("CONSUMER_BATCH_SIZE", default: 500, range: 1...10_000)
-        let relayBatch = env.integer("RELAY_BATCH_SIZE", default: 1000, range: 1...10_000)
+        let relayBatch = env.integer("RELAY_BATCH_SIZE", default: 2000, range: 1...10_000)
         guard env.problems.isEmpty else { throw ConfigurationErrors(service: service, problems: env.problems) }
         return RuntimeConfiguration(
             serviceName: service, httpHost: host, httpPort: port, logLevel: level, logFormat: format,

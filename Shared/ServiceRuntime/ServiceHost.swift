@@ -179,11 +179,13 @@ public enum ServiceHost {
                 logger: logger)
 
             let services: [any Service] = [producer, relay] + consumers + [app]
-            let serviceGroup = ServiceGroup(
-                configuration: .init(
-                    services: services.map { .init(service: $0) },
-                    gracefulShutdownSignals: [.sigterm, .sigint],
-                    logger: logger))
+            var groupConfiguration = ServiceGroupConfiguration(
+                services: services.map { .init(service: $0) },
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger)
+            // A stop that cannot finish (a broker gone for good) ends in cancellation, not a hang.
+            groupConfiguration.maximumGracefulShutdownDuration = .seconds(25)
+            let serviceGroup = ServiceGroup(configuration: groupConfiguration)
             try await serviceGroup.run()
         }
     }

@@ -22,8 +22,21 @@ extension IntegrationSuite {
             return environment
         }
 
+        /// A port the kernel just handed out and took back: free unless something grabs it in between.
         static func freePort() -> Int {
-            Int.random(in: 20_000...40_000)
+            let socketFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            defer { close(socketFD) }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            _ = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socketFD, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            _ = withUnsafeMutablePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socketFD, $0, &length) }
+            }
+            return Int(UInt16(bigEndian: address.sin_port))
         }
 
         @Test(arguments: ["registry", "mediation", "volunteer-matching", "bidding"])

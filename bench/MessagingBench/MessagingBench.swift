@@ -31,7 +31,7 @@ struct MessagingBench {
         let events = option("events", 100_000)
         let keyCount = option("keys", 1000)
         let partitions = Int32(option("partitions", 12))
-        let relayBatch = option("relay-batch", 1000)
+        let relayBatch = option("relay-batch", 2000)
         let consumerBatch = option("consumer-batch", 1000)
         let environment = ProcessInfo.processInfo.environment
         let logger: Logger = {
