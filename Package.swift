@@ -110,6 +110,10 @@ let package = Package(
             swiftSettings: strict
         ),
     ]
+    + [
+        // The registry's domain rules, free of I/O.
+        .target(name: "RegistryCore", path: "Services/Registry/RegistryCore", swiftSettings: strict)
+    ]
     + service("Registry", library: "RegistryService", executable: "registry")
     + service("Mediation", library: "MediationService", executable: "mediation")
     + service("VolunteerMatching", library: "VolunteerMatchingService", executable: "volunteer-matching")
@@ -143,7 +147,7 @@ let package = Package(
         .testTarget(
             name: "UnitTests",
             dependencies: [
-                "Kafka", "Contracts", "Storage", "Messaging", "ServiceRuntime",
+                "Kafka", "Contracts", "Storage", "Messaging", "ServiceRuntime", "RegistryCore",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             path: "Tests/UnitTests",

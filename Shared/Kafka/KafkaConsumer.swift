@@ -135,7 +135,10 @@ public final class KafkaConsumer: Sendable {
         let handle = handle
         let logger = context.logger
         let offsets = next
+        let closed = closed
         let result = await lane.run { () -> Result<Void, KafkaError> in
+            // Checked on the lane: close() destroys the handle on this same lane.
+            guard !closed.value else { return .failure(.closed) }
             let list = rd_kafka_topic_partition_list_new(Int32(offsets.count))
             defer { rd_kafka_topic_partition_list_destroy(list) }
             for (partition, offset) in offsets {
@@ -173,8 +176,10 @@ public final class KafkaConsumer: Sendable {
     public func lag() async -> [TopicPartition: Int64] {
         let handle = handle
         let assigned = assignment
-        guard !assigned.isEmpty, !closed.value else { return [:] }
+        let closed = closed
+        guard !assigned.isEmpty else { return [:] }
         return await lane.run { () -> [TopicPartition: Int64] in
+            guard !closed.value else { return [:] }
             let list = rd_kafka_topic_partition_list_new(Int32(assigned.count))
             defer { rd_kafka_topic_partition_list_destroy(list) }
             for partition in assigned {
@@ -199,7 +204,9 @@ public final class KafkaConsumer: Sendable {
     public func committedOffsets(timeout: Duration = .seconds(5)) async throws(KafkaError) -> [TopicPartition: Int64] {
         let handle = handle
         let assigned = assignment
+        let closed = closed
         let result = await lane.run { () -> Result<[TopicPartition: Int64], KafkaError> in
+            guard !closed.value else { return .failure(.closed) }
             let list = rd_kafka_topic_partition_list_new(Int32(assigned.count))
             defer { rd_kafka_topic_partition_list_destroy(list) }
             for partition in assigned {

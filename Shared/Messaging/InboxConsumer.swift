@@ -80,6 +80,10 @@ public final class InboxConsumer: Service, Sendable {
     public struct Configuration: Sendable {
         public var batchSize: Int = 500
         public var pollTimeout: Duration = .milliseconds(250)
+        /// A batch taking longer is abandoned and retried (the inbox drops what was already applied).
+        public var batchTimeout: Duration = .seconds(120)
+        /// How long the batch in flight may still run once graceful shutdown began.
+        public var shutdownGrace: Duration = .seconds(10)
         /// Fault-injection point for drills: called after a batch is durable and before its offsets are committed.
         public var afterApply: (@Sendable (Int) async -> Void)?
 
@@ -128,7 +132,10 @@ public final class InboxConsumer: Service, Sendable {
             // A batch is finished even during shutdown: stopping halfway would only cause redelivery.
             while true {
                 do {
-                    try await process(batch)
+                    // Bounded: a query caught by a dropped database connection can hang for good.
+                    try await ShutdownGrace.limit(to: configuration.batchTimeout, graceAfterShutdown: configuration.shutdownGrace) {
+                        try await self.process(batch)
+                    }
                     failures = 0
                     break
                 } catch {
@@ -140,7 +147,7 @@ public final class InboxConsumer: Service, Sendable {
                         await consumer.close()
                         return
                     }
-                    try? await Task.sleep(for: .milliseconds(min(5000, 100 << min(failures, 6))))
+                    await ShutdownGrace.pause(.milliseconds(min(5000, 100 << min(failures, 6))))
                 }
             }
         }

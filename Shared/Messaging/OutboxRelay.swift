@@ -25,6 +25,12 @@ public final class OutboxRelay: Service, Sendable {
         /// Sent rows are kept this long for inspection, then deleted.
         public var retention: Duration = .seconds(24 * 3600)
         public var backlogSampleInterval: Duration = .seconds(5)
+        /// How long a round in flight may still run once graceful shutdown began; then it is cancelled
+        /// and its rows, published or not, stay unsent for the next relay.
+        public var shutdownGrace: Duration = .seconds(5)
+        /// A round that takes longer is abandoned (longer than librdkafka's message timeout, so a slow
+        /// broker alone does not trip it).
+        public var roundTimeout: Duration = .seconds(60)
         /// Called after a batch was published and before it is marked sent: a fault-injection point
         /// for drills that kill the relay exactly there.
         public var afterPublish: (@Sendable (Int) async -> Void)?
@@ -67,28 +73,35 @@ public final class OutboxRelay: Service, Sendable {
         var idle = configuration.idleInterval
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             if clock.now >= nextSample {
-                await sampleBacklog()
+                _ = try? await ShutdownGrace.limit(to: .seconds(10), graceAfterShutdown: .seconds(1)) { await self.sampleBacklog() }
                 nextSample = clock.now.advanced(by: configuration.backlogSampleInterval)
             }
             if clock.now >= nextCleanup {
-                await deleteOldSentRows()
+                _ = try? await ShutdownGrace.limit(to: .seconds(60), graceAfterShutdown: .seconds(1)) { await self.deleteOldSentRows() }
                 nextCleanup = clock.now.advanced(by: .seconds(600))
             }
             do {
-                let outcome = try await relayOnce()
+                let outcome = try await ShutdownGrace.limit(to: configuration.roundTimeout, graceAfterShutdown: configuration.shutdownGrace) {
+                    try await self.relayOnce()
+                }
                 failures = outcome.failed > 0 ? failures + 1 : 0
                 if outcome.failed > 0 {
-                    try? await Task.sleep(for: backoff(failures))
+                    await ShutdownGrace.pause(backoff(failures))
                 } else if outcome.published == 0 {
-                    try? await Task.sleep(for: idle)
+                    await ShutdownGrace.pause(idle)
                     idle = min(idle * 2, configuration.maxIdleInterval)
                 } else {
                     idle = configuration.idleInterval
                 }
+            } catch let abandoned as ShutdownGrace.Abandoned {
+                // Its rows stay unsent (published or not) and go out in a later round or replica.
+                logger.error("outbox relay round abandoned", metadata: ["reason": "\(abandoned.reason)", "db.schema": "\(database.schema)"])
+                failed.increment()
+                if Task.isShuttingDownGracefully { break }
             } catch {
                 failures += 1
                 logger.error("outbox relay round failed", metadata: ["error": "\(String(reflecting: error))", "db.schema": "\(database.schema)"])
-                try? await Task.sleep(for: backoff(failures))
+                await ShutdownGrace.pause(backoff(failures))
             }
         }
         logger.info("outbox relay stopped", metadata: ["db.schema": "\(database.schema)"])

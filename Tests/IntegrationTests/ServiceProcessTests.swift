@@ -70,7 +70,7 @@ extension IntegrationSuite {
 
         @Test func readinessFollowsPostgreSQLAndSIGTERMStopsCleanly() async throws {
             let port = Self.freePort()
-            let child = try ChildProcess(Stack.executable("registry"), environment: environment(port: port))
+            let child = try ChildProcess(Stack.executable("registry"), environment: environment(port: port, overrides: ["LOG_LEVEL": "debug"]))
             defer { child.stop() }
             let ready = URL(string: "http://127.0.0.1:\(port)/health/ready")!
             try await Stack.eventually(timeout: .seconds(20), "registry ready") { try await status(of: ready) == 200 }
@@ -91,7 +91,7 @@ extension IntegrationSuite {
             try await Stack.eventually(timeout: .seconds(20), "readiness to return") { try await status(of: ready) == 200 }
 
             child.signal(SIGTERM)
-            let ended = try #require(await child.wait(timeout: .seconds(20)), "registry did not stop on SIGTERM")
+            let ended = try #require(await child.wait(timeout: .seconds(20)), "registry did not stop on SIGTERM:\n\(child.outputTail())")
             #expect(ended.reason == .exit && ended.status == 0, "\(ended.stderr)")
         }
 

@@ -8,6 +8,10 @@ import PostgresNIO
 import Storage
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The local stack the test command starts (PostgreSQL and the Kafka-protocol broker), from the
 /// environment `scripts/test.sh` exports.
 enum Stack {
@@ -142,49 +146,83 @@ enum Stack {
     }
 }
 
-/// A child process whose output goes to files (a pipe nobody drains would block it once full).
+/// A child process started with posix_spawn and reaped with waitpid, its output going to files.
+///
+/// Foundation's Process learns that a child ended through a descriptor that other children (the
+/// PostgreSQL daemon that `stack.sh pg-start` leaves behind) inherit, so it can miss the exit; waitpid
+/// cannot.
 struct ChildProcess {
-    let process = Process()
-    let outputFile: URL
+    enum Ending: Equatable { case exit, uncaughtSignal }
+
+    let pid: pid_t
     let errorFile: URL
+    let outputFile: URL
 
     init(_ executable: URL, arguments: [String] = [], environment: [String: String]) throws {
         let base = FileManager.default.temporaryDirectory.appendingPathComponent("child-\(UUID().uuidString)")
         outputFile = base.appendingPathExtension("out")
         errorFile = base.appendingPathExtension("err")
-        _ = FileManager.default.createFile(atPath: outputFile.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: errorFile.path, contents: nil)
-        process.executableURL = executable
-        process.arguments = arguments
-        process.environment = environment
-        process.standardOutput = try FileHandle(forWritingTo: outputFile)
-        process.standardError = try FileHandle(forWritingTo: errorFile)
-        try process.run()
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outputFile.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 2, errorFile.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        let argv: [UnsafeMutablePointer<CChar>?] = ([executable.path] + arguments).map { strdup($0) } + [nil]
+        let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            for pointer in argv { free(pointer) }
+            for pointer in envp { free(pointer) }
+        }
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, executable.path, &actions, nil, argv, envp)
+        guard result == 0 else { throw SpawnFailure(executable: executable.path, code: result) }
+        self.pid = pid
+    }
+
+    struct SpawnFailure: Error {
+        var executable: String
+        var code: Int32
     }
 
     /// Waits for exit up to `timeout`; kills the process and returns nil if it is still running.
-    func wait(timeout: Duration) async -> (status: Int32, reason: Process.TerminationReason, stderr: String)? {
+    /// `status` is the exit code, or the signal for `.uncaughtSignal`.
+    func wait(timeout: Duration) async -> (status: Int32, reason: Ending, stderr: String)? {
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: timeout)
-        while process.isRunning && clock.now < deadline {
+        var status: Int32 = 0
+        while waitpid(pid, &status, WNOHANG) == 0 {
+            guard clock.now < deadline else {
+                kill(pid, SIGKILL)
+                _ = waitpid(pid, &status, 0)
+                return nil
+            }
             try? await Task.sleep(for: .milliseconds(50))
-        }
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            return nil
         }
         let stderr = (try? String(contentsOf: errorFile, encoding: .utf8)) ?? ""
         try? FileManager.default.removeItem(at: outputFile)
         try? FileManager.default.removeItem(at: errorFile)
-        return (process.terminationStatus, process.terminationReason, stderr)
+        let signal = status & 0x7f
+        return signal == 0 ? ((status >> 8) & 0xff, .exit, stderr) : (signal, .uncaughtSignal, stderr)
+    }
+
+    /// The last lines the child wrote to stdout, for failure messages.
+    func outputTail(_ lines: Int = 25) -> String {
+        let text = (try? String(contentsOf: outputFile, encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").suffix(lines).joined(separator: "\n")
     }
 
     /// Kills the process if a test leaves early.
     func stop() {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        var status: Int32 = 0
+        // Only a child not yet reaped: a reaped pid may already belong to someone else.
+        if waitpid(pid, &status, WNOHANG) == 0 {
+            kill(pid, SIGKILL)
+            _ = waitpid(pid, &status, 0)
+        }
     }
 
     func signal(_ signal: Int32) {
-        kill(process.processIdentifier, signal)
+        kill(pid, signal)
     }
 }
