@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Benchmarks on the local stack, release build. Prints a markdown table and writes
+# bench/results/<date>.md and .json.
+#   bench/run.sh [--events N]     (default 100000)
+# Loopback only; every run is bounded by its event count.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
+cd "$ROOT"
+
+events=100000
+while (($#)); do
+    case "$1" in
+        --events) events="$2"; shift 2 ;;
+        *) die "unknown option $1 (use --events N)" ;;
+    esac
+done
+
+"$ROOT/scripts/setup.sh"
+started=0
+if ! "$ROOT/scripts/stack.sh" status >/dev/null 2>&1; then
+    started=1
+    "$ROOT/scripts/stack.sh" start
+fi
+cleanup() { ((started)) && "$ROOT/scripts/stack.sh" stop >/dev/null || true; }
+trap cleanup EXIT
+# shellcheck source=/dev/null
+source "$STATE_DIR/stack.env"
+
+log_step "swift build -c release (messaging-bench)"
+swift build -c release --product messaging-bench
+
+mkdir -p bench/results
+stamp="$(date -u +%Y-%m-%dT%H%M%SZ)"
+out="bench/results/$stamp"
+{
+    echo "# Messaging benchmark, $(date -u +%Y-%m-%d), $(nproc) cores"
+    echo
+    .build/release/messaging-bench --events "$events" --json "$out.json"
+} | tee "$out.md"
+log_ok "results in $out.md and $out.json"
