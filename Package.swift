@@ -148,6 +148,7 @@ let package = Package(
             name: "UnitTests",
             dependencies: [
                 "Kafka", "Contracts", "Storage", "Messaging", "ServiceRuntime", "RegistryCore",
+                "RegistryService", "MediationService", "VolunteerMatchingService", "BiddingService",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             path: "Tests/UnitTests",

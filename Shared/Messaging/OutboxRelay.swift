@@ -159,8 +159,8 @@ public final class OutboxRelay: Service, Sendable {
                 rows.append((position, OutgoingMessage(event: event, topic: topic, key: key)))
             }
             guard !rows.isEmpty else { return RoundOutcome(published: 0, failed: 0) }
-            let results = await producer.send(batch: rows.map(\.message))
 
+            let results = await producer.send(batch: rows.map(\.message))
             await afterPublish?(rows.count)
 
             var sent: [Int64] = []

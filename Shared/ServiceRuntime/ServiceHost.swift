@@ -51,6 +51,14 @@ public struct ServiceDependencies: Sendable {
     public var producer: KafkaProducer
     public var authority: TokenAuthority
     public var logger: Logger
+
+    public init(configuration: RuntimeConfiguration, database: Database, producer: KafkaProducer, authority: TokenAuthority, logger: Logger) {
+        self.configuration = configuration
+        self.database = database
+        self.producer = producer
+        self.authority = authority
+        self.logger = logger
+    }
 }
 
 /// Why a service could not start; each maps to a distinct exit code (sysexits.h) so an orchestrator
@@ -163,16 +171,12 @@ public enum ServiceHost {
                         handler: consumer.makeHandler(dependencies), configuration: inboxConfiguration, logger: logger))
             }
 
-            let router = buildRouter(
-                service: descriptor.name, openAPI: descriptor.openAPI,
+            let router = Self.router(
+                for: descriptor, dependencies: dependencies,
                 readiness: [
                     ReadinessCheck(name: "postgres") { await database.ping(timeout: .seconds(1)) },
                     ReadinessCheck(name: "kafka") { (try? await producer.checkConnection(timeout: .seconds(1))) != nil },
-                ],
-                authority: authority
-            ) { api in
-                descriptor.routes(api, dependencies)
-            }
+                ])
             let app = Application(
                 router: router,
                 configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: descriptor.name),
@@ -187,6 +191,15 @@ public enum ServiceHost {
             groupConfiguration.maximumGracefulShutdownDuration = .seconds(25)
             let serviceGroup = ServiceGroup(configuration: groupConfiguration)
             try await serviceGroup.run()
+        }
+    }
+
+    /// The service's router: the shared operational routes plus the descriptor's API routes.
+    public static func router(
+        for descriptor: ServiceDescriptor, dependencies: ServiceDependencies, readiness: [ReadinessCheck]
+    ) -> Router<AppContext> {
+        buildRouter(service: descriptor.name, openAPI: descriptor.openAPI, readiness: readiness, authority: dependencies.authority) { api in
+            descriptor.routes(api, dependencies)
         }
     }
 
