@@ -133,7 +133,10 @@ let package = Package(
         // Spawned by integration tests so that a relay or consumer can be killed with SIGKILL for real.
         .executableTarget(
             name: "messaging-drill",
-            dependencies: ["DrillKit", "Messaging", "Kafka", "Storage", "Contracts", "ServiceRuntime"],
+            dependencies: [
+                "DrillKit", "Messaging", "Kafka", "Storage", "Contracts", "ServiceRuntime",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             path: "Tests/Drill",
             swiftSettings: strict
         ),

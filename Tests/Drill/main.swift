@@ -3,7 +3,9 @@
 // that a restart loses nothing and applies nothing twice.
 //
 //   messaging-drill relay   --schema S [--crash-after-publish N]
-//   messaging-drill consume --schema S --topic T --group G [--crash-after-apply N] [--batch B]
+//   messaging-drill consume --schema S --topic T --group G [--crash-after-apply N] [--batch B] [--pace-ms M]
+//
+// Without a crash point the consumer runs as a service and stops gracefully on SIGTERM.
 //
 // PostgreSQL and Kafka come from the usual POSTGRES_* and KAFKA_* variables.
 import DrillKit
@@ -11,6 +13,7 @@ import Foundation
 import Kafka
 import Logging
 import Messaging
+import ServiceLifecycle
 import Storage
 
 #if canImport(Glibc)
@@ -66,18 +69,25 @@ try await withThrowingTaskGroup(of: Void.self) { group in
         var configuration = InboxConsumer.Configuration()
         configuration.batchSize = Int(option("batch") ?? "200") ?? 200
         let crashAfter = Int(option("crash-after-apply") ?? "0") ?? 0
+        let pace = Int(option("pace-ms") ?? "0") ?? 0
         let batches = Counter()
         configuration.afterApply = { _ in
             if crashAfter > 0 && batches.increment() >= crashAfter { killSelf() }
+            // Slows the drill down so a signal lands while batches are still flowing.
+            if pace > 0 { try? await Task.sleep(for: .milliseconds(pace)) }
         }
         let inbox = InboxConsumer(
             database: database, consumer: consumer,
             deadLetters: DeadLetterPublisher(producer: producer, consumerGroup: groupID, logger: logger),
             handler: ProbeHandler(), configuration: configuration, logger: logger)
-        // Runs until the crash hook fires; a watchdog keeps a broken drill from hanging the suite.
+        // Runs until the crash hook fires or SIGTERM stops it; a watchdog keeps a broken drill from
+        // hanging the suite.
         let limit = Int(option("max-seconds") ?? "120") ?? 120
+        let services = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: producer), .init(service: inbox)], gracefulShutdownSignals: [.sigterm], logger: logger))
         try await withThrowingTaskGroup(of: Void.self) { inner in
-            inner.addTask { try await inbox.run() }
+            inner.addTask { try await services.run() }
             inner.addTask {
                 try await Task.sleep(for: .seconds(limit))
                 fail("watchdog: still running after \(limit) s")

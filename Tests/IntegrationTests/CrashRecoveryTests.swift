@@ -105,5 +105,52 @@ extension IntegrationSuite {
                 }
             }
         }
+
+        @Test func sigtermFinishesTheBatchInFlightAndCommitsSoTheNextMemberRepeatsNothing() async throws {
+            let topic = try await Stack.topic("graceful", partitions: 2)
+            let group = Stack.uniqueName("graceful")
+            let logger = Stack.logger
+            let destinationSchema = Stack.uniqueName("dst")
+            let environment = drillEnvironment
+            try await Stack.withDatabase(schema: Stack.uniqueName("src")) { source in
+                try await Stack.withDatabase(schema: destinationSchema, migrations: Probe.migrations) { destination in
+                    try await Probe.fill(source, topic: topic, keys: (0..<8).map { "k\($0)" }, count: 3000, logger: logger)
+                    let producer = try KafkaProducer(config: try Stack.kafka(), logger: logger)
+                    let relay = OutboxRelay(database: source, producer: producer, logger: logger)
+                    while try await relay.relayOnce().published > 0 {}
+
+                    let drill = try ChildProcess(
+                        Stack.executable("messaging-drill"),
+                        arguments: [
+                            "consume", "--schema", destinationSchema, "--topic", topic, "--group", group,
+                            "--batch", "100", "--pace-ms", "50",
+                        ],
+                        environment: environment)
+                    defer { drill.stop() }
+                    try await Stack.eventually(timeout: .seconds(30), "the drill applying") {
+                        try await Stack.count(destination, "SELECT count(*) FROM probe_applied") >= 300
+                    }
+                    drill.signal(SIGTERM)
+                    let ended = try #require(await drill.wait(timeout: .seconds(20)), "drill consumer did not stop on SIGTERM")
+                    #expect(ended.reason == .exit && ended.status == 0, "\(ended.stderr)")
+                    let appliedBeforeStop = try await Stack.count(destination, "SELECT count(*) FROM probe_applied")
+                    #expect(appliedBeforeStop < 3000, "the signal should land mid-stream")
+
+                    let inbox = try Stack.probeInbox(destination, topic: topic, group: group, producer: producer)
+                    try await withThrowingTaskGroup(of: Void.self) { tasks in
+                        tasks.addTask { try await inbox.run() }
+                        try await Stack.eventually(timeout: .seconds(60), "the rest applied") {
+                            try await Stack.count(destination, "SELECT count(*) FROM probe_applied") >= 3000
+                        }
+                        tasks.cancelAll()
+                    }
+                    await producer.shutdown()
+                    #expect(try await Stack.count(destination, "SELECT count(*) FROM probe_applied") == 3000)
+                    // Everything the stopped member applied was committed: nothing came back.
+                    #expect(inbox.statistics.duplicates == 0)
+                    #expect(inbox.statistics.applied == 3000 - appliedBeforeStop)
+                }
+            }
+        }
     }
 }
