@@ -177,7 +177,10 @@ public final class OutboxRelay: Service, Sendable {
                     failures += 1
                     logger.error(
                         "outbox row not delivered; will retry",
-                        metadata: ["event.id": "\(row.message.headers.string(CloudEventHeader.id) ?? "")", "error": "\(error)"])
+                        metadata: [
+                            "event.id": "\(row.message.headers.string(CloudEventHeader.id) ?? "")",
+                            "aggregate.id": "\(row.message.headers.string(CloudEventHeader.subject) ?? "")", "error": "\(error)",
+                        ])
                 }
             }
             if !sent.isEmpty {
