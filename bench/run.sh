@@ -32,9 +32,23 @@ swift build -c release --product messaging-bench
 mkdir -p bench/results
 stamp="$(date -u +%Y-%m-%dT%H%M%SZ)"
 out="bench/results/$stamp"
+naive_events=$(( events / 10 ))
 {
     echo "# Messaging benchmark, $(date -u +%Y-%m-%d), $(nproc) cores"
     echo
     .build/release/messaging-bench --events "$events" --json "$out.json"
+    echo
+    echo "## Baselines (same run)"
+    echo
+    echo "| measure | value | unit |"
+    echo "| --- | ---: | --- |"
+    for baseline in "copy $events" "kcat $events" "naive $naive_events"; do
+        # shellcheck disable=SC2086  # two words on purpose
+        "$VENV/bin/python" bench/baselines.py $baseline | tee -a "$out.baselines.jsonl" |
+            "$VENV/bin/python" -c 'import json,sys
+for line in sys.stdin:
+    m = json.loads(line)
+    print("| %s | %.0f | %s |" % (m["measure"], m["value"], m["unit"]))'
+    done
 } | tee "$out.md"
 log_ok "results in $out.md and $out.json"
