@@ -97,6 +97,9 @@ public final class InboxConsumer: Service, Sendable {
     private let configuration: Configuration
     private let logger: Logger
     private let counts = Mutex(InboxStatistics())
+    private let duplicatesSkipped: Counter
+    private let eventsIgnored: Counter
+    private let batchTimer: Metrics.Timer
 
     public var statistics: InboxStatistics { counts.withLock { $0 } }
 
@@ -112,6 +115,10 @@ public final class InboxConsumer: Service, Sendable {
         var logger = logger
         logger[metadataKey: "kafka.group"] = "\(consumer.groupID)"
         self.logger = logger
+        let group = [("group", consumer.groupID)]
+        duplicatesSkipped = Counter(label: "inbox_duplicates_skipped_total", dimensions: group)
+        eventsIgnored = Counter(label: "events_ignored_total", dimensions: group)
+        batchTimer = Metrics.Timer(label: "consumer_batch_seconds", dimensions: group, preferredDisplayUnit: .seconds)
     }
 
     public func run() async throws {
@@ -133,7 +140,7 @@ public final class InboxConsumer: Service, Sendable {
             while true {
                 do {
                     // Bounded: a query caught by a dropped database connection can hang for good.
-                    try await ShutdownGrace.limit(to: configuration.batchTimeout, graceAfterShutdown: configuration.shutdownGrace) {
+                    try await BoundedWait.limit(to: configuration.batchTimeout, graceAfterShutdown: configuration.shutdownGrace) {
                         try await self.process(batch)
                     }
                     failures = 0
@@ -193,16 +200,15 @@ public final class InboxConsumer: Service, Sendable {
             stats.batches += 1
         }
         if duplicates > 0 {
-            Counter(label: "inbox_duplicates_skipped_total", dimensions: [("group", consumer.groupID)]).increment(by: duplicates)
+            duplicatesSkipped.increment(by: duplicates)
         }
         for (topic, count) in Dictionary(grouping: batch, by: \.topic).mapValues(\.count) {
             Counter(label: "events_consumed_total", dimensions: [("topic", topic), ("group", consumer.groupID)]).increment(by: count)
         }
         if ignored > 0 {
-            Counter(label: "events_ignored_total", dimensions: [("group", consumer.groupID)]).increment(by: ignored)
+            eventsIgnored.increment(by: ignored)
         }
-        Metrics.Timer(label: "consumer_batch_seconds", dimensions: [("group", consumer.groupID)], preferredDisplayUnit: .seconds)
-            .record(duration: ContinuousClock.now - start)
+        batchTimer.record(duration: ContinuousClock.now - start)
         for (partition, behind) in await consumer.lag() {
             Gauge(
                 label: "consumer_lag_records",

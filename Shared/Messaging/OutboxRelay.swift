@@ -73,15 +73,15 @@ public final class OutboxRelay: Service, Sendable {
         var idle = configuration.idleInterval
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             if clock.now >= nextSample {
-                _ = try? await ShutdownGrace.limit(to: .seconds(10), graceAfterShutdown: .seconds(1)) { await self.sampleBacklog() }
+                _ = try? await BoundedWait.limit(to: .seconds(10), graceAfterShutdown: .seconds(1)) { await self.sampleBacklog() }
                 nextSample = clock.now.advanced(by: configuration.backlogSampleInterval)
             }
             if clock.now >= nextCleanup {
-                _ = try? await ShutdownGrace.limit(to: .seconds(60), graceAfterShutdown: .seconds(1)) { await self.deleteOldSentRows() }
+                _ = try? await BoundedWait.limit(to: .seconds(60), graceAfterShutdown: .seconds(1)) { await self.deleteOldSentRows() }
                 nextCleanup = clock.now.advanced(by: .seconds(600))
             }
             do {
-                let outcome = try await ShutdownGrace.limit(to: configuration.roundTimeout, graceAfterShutdown: configuration.shutdownGrace) {
+                let outcome = try await BoundedWait.limit(to: configuration.roundTimeout, graceAfterShutdown: configuration.shutdownGrace) {
                     try await self.relayOnce()
                 }
                 failures = outcome.failed > 0 ? failures + 1 : 0
@@ -93,7 +93,7 @@ public final class OutboxRelay: Service, Sendable {
                 } else {
                     idle = configuration.idleInterval
                 }
-            } catch let abandoned as ShutdownGrace.Abandoned {
+            } catch let abandoned as BoundedWait.Abandoned {
                 // Its rows stay unsent (published or not) and go out in a later round or replica.
                 logger.error("outbox relay round abandoned", metadata: ["reason": "\(abandoned.reason)", "db.schema": "\(database.schema)"])
                 failed.increment()
@@ -139,17 +139,15 @@ public final class OutboxRelay: Service, Sendable {
             var rows: [(position: Int64, message: OutgoingMessage)] = []
             // Holding every lane (the usual case with one relay) needs no lane filter, and without one
             // the oldest rows come straight off the unsent-position index instead of a sort.
+            let columns = "position, event_id, topic, message_key, event_type, source, subject, occurred_at, payload::text"
             let pending =
                 lanes.count == Int(Outbox.laneCount)
                 ? try await connection.query(
-                    """
-                    SELECT position, event_id, topic, message_key, event_type, source, subject, occurred_at, payload::text
-                    FROM outbox WHERE sent_at IS NULL ORDER BY position LIMIT \(batchSize)
-                    """, logger: logger)
+                    "SELECT \(unescaped: columns) FROM outbox WHERE sent_at IS NULL ORDER BY position LIMIT \(batchSize)",
+                    logger: logger)
                 : try await connection.query(
                     """
-                    SELECT position, event_id, topic, message_key, event_type, source, subject, occurred_at, payload::text
-                    FROM outbox WHERE sent_at IS NULL AND lane = ANY(\(lanes)::int4[])
+                    SELECT \(unescaped: columns) FROM outbox WHERE sent_at IS NULL AND lane = ANY(\(lanes)::int4[])
                     ORDER BY position LIMIT \(batchSize)
                     """, logger: logger)
             for try await (position, id, topic, key, type, source, subject, time, payload)

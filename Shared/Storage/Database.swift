@@ -1,7 +1,6 @@
 import Logging
 import PostgresNIO
 import ServiceLifecycle
-import Synchronization
 
 /// A service's PostgreSQL: a pooled client that runs as a lifecycle `Service` (first in the group, so it
 /// stops last), with a transaction helper that reports the caller's own error rather than the wrapper.
@@ -45,37 +44,15 @@ public final class Database: Service, Sendable {
         try await client.withConnection(isolation: isolation) { try await body($0) }
     }
 
-    /// Whether the database answers a trivial query within `timeout`.
-    ///
-    /// The query runs in a task of its own that the probe does not wait for: a query caught by a
-    /// dropped connection can hang and ignore cancellation, and a readiness probe must answer anyway.
+    /// Whether the database answers a trivial query within `timeout`. Bounded even when the query
+    /// hangs on a dropped connection: a readiness probe must answer.
     public func ping(timeout: Duration = .seconds(2)) async -> Bool {
         let client = client
         let logger = logger
-        return await withCheckedContinuation { continuation in
-            let answer = FirstAnswer(continuation)
-            let query = Task {
-                answer.give((try? await client.query("SELECT 1", logger: logger)) != nil)
-            }
-            Task {
-                try? await Task.sleep(for: timeout)
-                query.cancel()
-                answer.give(false)
-            }
+        let answered = try? await BoundedWait.limit(to: timeout, graceAfterShutdown: timeout) {
+            try await client.query("SELECT 1", logger: logger)
         }
-    }
-}
-
-/// Resumes a continuation with whichever answer comes first.
-private final class FirstAnswer: Sendable {
-    private let continuation: Mutex<CheckedContinuation<Bool, Never>?>
-
-    init(_ continuation: CheckedContinuation<Bool, Never>) {
-        self.continuation = Mutex(continuation)
-    }
-
-    func give(_ answer: Bool) {
-        continuation.withLock { $0.take() }?.resume(returning: answer)
+        return answered != nil
     }
 }
 

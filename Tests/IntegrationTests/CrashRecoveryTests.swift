@@ -17,6 +17,36 @@ extension IntegrationSuite {
             return environment
         }
 
+        /// Fills the outbox with `count` probe events over 8 keys and publishes them all.
+        func publishProbes(_ source: Database, topic: String, count: Int, producer: KafkaProducer) async throws {
+            try await Probe.fill(source, topic: topic, keys: (0..<8).map { "k\($0)" }, count: count, logger: Stack.logger)
+            let relay = OutboxRelay(database: source, producer: producer, logger: Stack.logger)
+            while try await relay.relayOnce().published > 0 {}
+        }
+
+        /// A consumer drill in a process of its own, applying probe events into `schema`.
+        func consumerDrill(schema: String, topic: String, group: String, options: [String]) throws -> ChildProcess {
+            try ChildProcess(
+                Stack.executable("messaging-drill"),
+                arguments: ["consume", "--schema", schema, "--topic", topic, "--group", group] + options,
+                environment: drillEnvironment)
+        }
+
+        /// A fresh member of `group` applies whatever is left until `total` events are applied.
+        func applyTheRest(
+            _ destination: Database, topic: String, group: String, producer: KafkaProducer, total: Int
+        ) async throws -> InboxConsumer {
+            let inbox = try Stack.probeInbox(destination, topic: topic, group: group, producer: producer)
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                tasks.addTask { try await inbox.run() }
+                try await Stack.eventually(timeout: .seconds(60), "all \(total) events applied") {
+                    try await Stack.count(destination, "SELECT count(*) FROM probe_applied") >= total
+                }
+                tasks.cancelAll()
+            }
+            return inbox
+        }
+
         @Test func relayKilledBetweenPublishAndMarkResendsAndTheInboxDropsTheRepeats() async throws {
             let topic = try await Stack.topic("relaycrash", partitions: 3)
             let group = Stack.uniqueName("relaycrash")
@@ -64,38 +94,21 @@ extension IntegrationSuite {
         @Test func consumerKilledAfterApplyingButBeforeCommittingGetsTheBatchAgainAndSkipsIt() async throws {
             let topic = try await Stack.topic("consumercrash", partitions: 2)
             let group = Stack.uniqueName("consumercrash")
-            let logger = Stack.logger
             let destinationSchema = Stack.uniqueName("dst")
-            let environment = drillEnvironment
             try await Stack.withDatabase(schema: Stack.uniqueName("src")) { source in
                 try await Stack.withDatabase(schema: destinationSchema, migrations: Probe.migrations) { destination in
-                    try await Probe.fill(source, topic: topic, keys: (0..<8).map { "k\($0)" }, count: 2000, logger: logger)
-                    let kafka = try Stack.kafka()
-                    let producer = try KafkaProducer(config: kafka, logger: logger)
-                    let relay = OutboxRelay(database: source, producer: producer, logger: logger)
-                    while try await relay.relayOnce().published > 0 {}
+                    let producer = try KafkaProducer(config: try Stack.kafka(), logger: Stack.logger)
+                    try await publishProbes(source, topic: topic, count: 2000, producer: producer)
 
                     // Applies three batches durably and dies before committing the third one's offsets.
-                    let drill = try ChildProcess(
-                        Stack.executable("messaging-drill"),
-                        arguments: [
-                            "consume", "--schema", destinationSchema, "--topic", topic, "--group", group,
-                            "--batch", "200", "--crash-after-apply", "3",
-                        ],
-                        environment: environment)
+                    let drill = try consumerDrill(
+                        schema: destinationSchema, topic: topic, group: group, options: ["--batch", "200", "--crash-after-apply", "3"])
                     let ended = try #require(await drill.wait(timeout: .seconds(60)), "drill consumer did not end")
                     #expect(ended.reason == .uncaughtSignal && ended.status == SIGKILL, "drill should die by SIGKILL: \(ended.stderr)")
                     let appliedBeforeCrash = try await Stack.count(destination, "SELECT count(*) FROM probe_applied")
                     #expect(appliedBeforeCrash > 0 && appliedBeforeCrash < 2000)
 
-                    let inbox = try Stack.probeInbox(destination, topic: topic, group: group, producer: producer)
-                    try await withThrowingTaskGroup(of: Void.self) { tasks in
-                        tasks.addTask { try await inbox.run() }
-                        try await Stack.eventually(timeout: .seconds(60), "all events applied") {
-                            try await Stack.count(destination, "SELECT count(*) FROM probe_applied") >= 2000
-                        }
-                        tasks.cancelAll()
-                    }
+                    let inbox = try await applyTheRest(destination, topic: topic, group: group, producer: producer, total: 2000)
                     await producer.shutdown()
 
                     #expect(try await Stack.count(destination, "SELECT count(*) FROM probe_applied") == 2000)
@@ -109,23 +122,14 @@ extension IntegrationSuite {
         @Test func sigtermFinishesTheBatchInFlightAndCommitsSoTheNextMemberRepeatsNothing() async throws {
             let topic = try await Stack.topic("graceful", partitions: 2)
             let group = Stack.uniqueName("graceful")
-            let logger = Stack.logger
             let destinationSchema = Stack.uniqueName("dst")
-            let environment = drillEnvironment
             try await Stack.withDatabase(schema: Stack.uniqueName("src")) { source in
                 try await Stack.withDatabase(schema: destinationSchema, migrations: Probe.migrations) { destination in
-                    try await Probe.fill(source, topic: topic, keys: (0..<8).map { "k\($0)" }, count: 3000, logger: logger)
-                    let producer = try KafkaProducer(config: try Stack.kafka(), logger: logger)
-                    let relay = OutboxRelay(database: source, producer: producer, logger: logger)
-                    while try await relay.relayOnce().published > 0 {}
+                    let producer = try KafkaProducer(config: try Stack.kafka(), logger: Stack.logger)
+                    try await publishProbes(source, topic: topic, count: 3000, producer: producer)
 
-                    let drill = try ChildProcess(
-                        Stack.executable("messaging-drill"),
-                        arguments: [
-                            "consume", "--schema", destinationSchema, "--topic", topic, "--group", group,
-                            "--batch", "100", "--pace-ms", "50",
-                        ],
-                        environment: environment)
+                    let drill = try consumerDrill(
+                        schema: destinationSchema, topic: topic, group: group, options: ["--batch", "100", "--pace-ms", "50"])
                     defer { drill.stop() }
                     try await Stack.eventually(timeout: .seconds(30), "the drill applying") {
                         try await Stack.count(destination, "SELECT count(*) FROM probe_applied") >= 300
@@ -136,14 +140,7 @@ extension IntegrationSuite {
                     let appliedBeforeStop = try await Stack.count(destination, "SELECT count(*) FROM probe_applied")
                     #expect(appliedBeforeStop < 3000, "the signal should land mid-stream")
 
-                    let inbox = try Stack.probeInbox(destination, topic: topic, group: group, producer: producer)
-                    try await withThrowingTaskGroup(of: Void.self) { tasks in
-                        tasks.addTask { try await inbox.run() }
-                        try await Stack.eventually(timeout: .seconds(60), "the rest applied") {
-                            try await Stack.count(destination, "SELECT count(*) FROM probe_applied") >= 3000
-                        }
-                        tasks.cancelAll()
-                    }
+                    let inbox = try await applyTheRest(destination, topic: topic, group: group, producer: producer, total: 3000)
                     await producer.shutdown()
                     #expect(try await Stack.count(destination, "SELECT count(*) FROM probe_applied") == 3000)
                     // Everything the stopped member applied was committed: nothing came back.
