@@ -7,13 +7,14 @@ let strict: [SwiftSetting] = [
 ]
 
 /// Each service is a library (domain + edges, importable by tests) and a thin executable on top.
-func service(_ folder: String, library: String, executable: String) -> [Target] {
+func service(_ folder: String, library: String, executable: String, core: [Target.Dependency] = []) -> [Target] {
     [
         .target(
             name: library,
-            dependencies: [
-                "ServiceRuntime", "Messaging", "Storage", "Contracts",
+            dependencies: core + [
+                "ServiceRuntime", "Messaging", "Storage", "Contracts", "Kafka",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -47,6 +48,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "4.1.0"..<"6.0.0"),
     ],
     targets: [
         // librdkafka from Debian's librdkafka-dev.
@@ -100,6 +102,7 @@ let package = Package(
                 "Kafka", "Storage", "Messaging", "Contracts",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -112,9 +115,9 @@ let package = Package(
     ]
     + [
         // The registry's domain rules, free of I/O.
-        .target(name: "RegistryCore", path: "Services/Registry/RegistryCore", swiftSettings: strict)
+        .target(name: "RegistryCore", dependencies: ["Contracts"], path: "Services/Registry/RegistryCore", swiftSettings: strict)
     ]
-    + service("Registry", library: "RegistryService", executable: "registry")
+    + service("Registry", library: "RegistryService", executable: "registry", core: ["RegistryCore"])
     + service("Mediation", library: "MediationService", executable: "mediation")
     + service("VolunteerMatching", library: "VolunteerMatchingService", executable: "volunteer-matching")
     + service("Bidding", library: "BiddingService", executable: "bidding")

@@ -28,6 +28,17 @@ public struct InboundEvent: Sendable {
         self.message = message
     }
 
+    /// The body as a record of `type` (for contracts where several event types share one record shape);
+    /// a body that does not fit becomes a rejection (dead-lettered as `invalid`).
+    public func decodeRecord<Record: Decodable>(_ type: Record.Type) throws(EventRejection) -> Record {
+        do {
+            return try EventCoding.decoder.decode(type, from: Data(event.data))
+        } catch {
+            throw EventRejection(
+                eventID: event.id, reason: DeadLetterReason(kind: "invalid", detail: "data of \(event.type) is invalid: \(EventCoding.explain(error))"))
+        }
+    }
+
     /// The typed payload; a body that does not fit becomes a rejection (dead-lettered as `invalid`).
     public func decode<Payload: EventPayload>(_ type: Payload.Type) throws(EventRejection) -> Payload {
         do {
@@ -36,6 +47,17 @@ public struct InboundEvent: Sendable {
             throw EventRejection(eventID: event.id, reason: DeadLetterReason(kind: error.kind, detail: error.description))
         }
     }
+}
+
+/// Several events of one batch that cannot be applied; the consumer dead-letters them and applies the rest.
+public struct EventRejections: Error, Sendable, CustomStringConvertible {
+    public var rejections: [EventRejection]
+
+    public init(rejections: [EventRejection]) {
+        self.rejections = rejections
+    }
+
+    public var description: String { rejections.map(\.description).joined(separator: "; ") }
 }
 
 /// What a consumer does with an event type.
@@ -66,8 +88,9 @@ public struct EventRejection: Error, Sendable, CustomStringConvertible {
 public protocol InboxHandler: Sendable {
     func disposition(for type: EventType) -> EventDisposition
     /// Applies events not seen before, in order, inside the transaction that records them in the inbox.
-    /// Throw `EventRejection` for an event that must be dead-lettered; any other error is treated as
-    /// transient and the whole batch is retried.
+    /// Throw `EventRejection` (or `EventRejections`, naming every bad event found) for events that must
+    /// be dead-lettered: the batch is rolled back and applied again without them. Any other error is
+    /// treated as transient and the whole batch is retried.
     func apply(_ events: [InboundEvent], on connection: PostgresConnection, logger: Logger) async throws
 }
 
@@ -217,25 +240,31 @@ public final class InboxConsumer: Service, Sendable {
         }
     }
 
-    /// Applies the batch in one transaction; if the handler rejects an event, falls back to one
-    /// transaction per event so the others still apply. Returns how many were applied and the
-    /// rejected events' records.
+    /// Applies the batch in one transaction. When the handler rejects events, the transaction is rolled
+    /// back and the batch applied again without them (and without any later event that depended on one),
+    /// until what remains applies. Returns how many were applied and the rejected events' records.
     private func apply(_ events: [InboundEvent]) async throws -> (Int, [(event: InboundEvent, reason: DeadLetterReason)]) {
-        guard !events.isEmpty else { return (0, []) }
-        do {
-            return (try await applyInTransaction(events), [])
-        } catch is EventRejection {
-            var applied = 0
-            var rejected: [(event: InboundEvent, reason: DeadLetterReason)] = []
-            for event in events {
-                do {
-                    applied += try await applyInTransaction([event])
-                } catch let rejection as EventRejection {
-                    rejected.append((event, rejection.reason))
-                }
+        var remaining = events
+        var rejected: [(event: InboundEvent, reason: DeadLetterReason)] = []
+        while !remaining.isEmpty {
+            let found: [EventRejection]
+            do {
+                return (try await applyInTransaction(remaining), rejected)
+            } catch let rejection as EventRejection {
+                found = [rejection]
+            } catch let rejections as EventRejections {
+                found = rejections.rejections
             }
-            return (applied, rejected)
+            let reasons = Dictionary(found.map { ($0.eventID, $0.reason) }) { first, _ in first }
+            guard remaining.contains(where: { reasons[$0.event.id] != nil }) else {
+                throw EventRejections(rejections: found)  // names no event of this batch: a handler bug, retried as transient
+            }
+            for event in remaining {
+                if let reason = reasons[event.event.id] { rejected.append((event, reason)) }
+            }
+            remaining.removeAll { reasons[$0.event.id] != nil }
         }
+        return (0, rejected)
     }
 
     /// Returns how many events were new and applied.

@@ -85,6 +85,13 @@ public struct PlacePath: Sendable, Hashable {
     }
 }
 
+extension PlacePath: CustomStringConvertible {
+    public var description: String {
+        let parts = [district.map { "district \($0)" }, street.map { "street \($0)" }, community.map { "community \($0)" }].compactMap { $0 }
+        return parts.isEmpty ? "the whole city" : parts.joined(separator: " / ")
+    }
+}
+
 /// The claims in a bearer token.
 public struct AccessClaims: JWTPayload, Equatable {
     public var sub: SubjectClaim

@@ -64,8 +64,12 @@ public struct ProblemDetails: HTTPResponseError, Codable, Sendable, Equatable {
     public static func notFound(_ detail: String) -> Self {
         .init(type: typeBase + "not-found", title: "Not found", status: .notFound, detail: detail)
     }
-    public static func conflict(_ detail: String) -> Self {
-        .init(type: typeBase + "conflict", title: "Conflicts with the current state", status: .conflict, detail: detail)
+    /// The request is well-formed but names something that does not exist (an unknown parent, household, ...).
+    public static func unknownReference(_ detail: String, errors: [FieldProblem]? = nil) -> Self {
+        .init(type: typeBase + "unknown-reference", title: "Refers to something that does not exist", status: .unprocessableContent, detail: detail, errors: errors)
+    }
+    public static func conflict(_ detail: String, errors: [FieldProblem]? = nil) -> Self {
+        .init(type: typeBase + "conflict", title: "Conflicts with the current state", status: .conflict, detail: detail, errors: errors)
     }
     public static func unavailable(_ detail: String) -> Self {
         .init(type: typeBase + "unavailable", title: "Temporarily unavailable", status: .serviceUnavailable, detail: detail)

@@ -30,6 +30,11 @@ public struct ServiceDescriptor: Sendable {
     }
 }
 
+extension ServiceDescriptor {
+    /// The shared messaging and HTTP tables, then the service's own.
+    public var allMigrations: [Migration] { MessagingSchema.migrations + RuntimeSchema.migrations + migrations }
+}
+
 /// A topic subscription of a service and the handler that applies it.
 public struct ConsumerDescriptor: Sendable {
     public var topics: [String]
@@ -98,6 +103,21 @@ public enum ServiceHost {
     public static func main(_ descriptor: ServiceDescriptor) async -> Never {
         let code = await run(descriptor, environment: ProcessInfo.processInfo.environment)
         exit(code)
+    }
+
+    /// Reads a service's own settings from the environment, or prints every problem and exits 78.
+    public static func settings<Settings>(
+        service: String, environment: [String: String] = ProcessInfo.processInfo.environment,
+        read: (inout EnvironmentReader) -> Settings
+    ) -> Settings {
+        var reader = EnvironmentReader(environment)
+        let settings = read(&reader)
+        if !reader.problems.isEmpty {
+            let errors = ConfigurationErrors(service: service, problems: reader.problems)
+            FileHandle.standardError.write(Data((errors.description + "\n").utf8))
+            exit(StartupFailure.configuration(errors).exitCode)
+        }
+        return settings
     }
 
     public static func run(_ descriptor: ServiceDescriptor, environment: [String: String]) async -> Int32 {
@@ -214,7 +234,7 @@ public enum ServiceHost {
                 continue
             }
             do {
-                try await MigrationRunner(database: database).apply(MessagingSchema.migrations + descriptor.migrations)
+                try await MigrationRunner(database: database).apply(descriptor.allMigrations)
                 return
             } catch let error as MigrationError {
                 throw StartupFailure.migration(error.description)

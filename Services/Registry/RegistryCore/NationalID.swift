@@ -71,6 +71,12 @@ public struct NationalID: Sendable, Hashable {
         Self.birthDate(digits: value.prefix(17).compactMap { $0.wholeNumberValue })!
     }
 
+    /// The date of birth as `YYYY-MM-DD`.
+    public var birthDay: String {
+        let digits = Array(value)
+        return "\(String(digits[6..<10]))-\(String(digits[10..<12]))-\(String(digits[12..<14]))"
+    }
+
     /// Area code and check character kept, the rest hidden: `110105********123X` → `110105********...`.
     public var masked: String {
         String(value.prefix(6)) + String(repeating: "*", count: 8) + String(value.suffix(4))

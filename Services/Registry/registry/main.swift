@@ -1,4 +1,3 @@
 import RegistryService
-import ServiceRuntime
 
-await ServiceHost.main(RegistryService.descriptor)
+await RegistryService.main()

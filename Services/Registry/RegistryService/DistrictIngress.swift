@@ -1,0 +1,198 @@
+import Contracts
+import Foundation
+import Logging
+import Messaging
+import Metrics
+import PostgresNIO
+import RegistryCore
+import ServiceRuntime
+
+/// Takes district systems' records from `district.inbound` into the registry.
+///
+/// Each record is validated, checked against the district that sent it (its `source`: a district may
+/// write only inside itself), and applied through the same stores as the API, so the same registry
+/// events follow. Consecutive records of one type from one district are written together (one
+/// statement per kind of change for the run), which is what makes a whole-district import fast.
+/// Records that cannot be applied are rejected to the dead-letter topic with the reason; the rest of
+/// the batch applies. Redelivered events are dropped by the inbox before they reach here.
+public struct DistrictIngress: InboxHandler {
+    let digest: NationalIDDigest
+    let clock: @Sendable () -> Date
+
+    public init(digest: NationalIDDigest, clock: @escaping @Sendable () -> Date = Date.init) {
+        self.digest = digest
+        self.clock = clock
+    }
+
+    public func disposition(for type: EventType) -> EventDisposition {
+        if DistrictInbound.registryTypes.contains(type) { return .apply }
+        if DistrictInbound.allTypes.contains(type) { return .ignore }
+        return .unknown
+    }
+
+    public func apply(_ events: [InboundEvent], on connection: PostgresConnection, logger: Logger) async throws {
+        let now = clock()
+        var rejections: [EventRejection] = []
+        for run in Self.runs(events) {
+            guard let district = DistrictInbound.district(fromSource: run.source) else {
+                rejections += run.events.map {
+                    EventRejection(
+                        eventID: $0.event.id,
+                        reason: DeadLetterReason(kind: "out_of_scope", detail: "source '\(run.source)' is not a district's (use /district/<code>)"))
+                }
+                continue
+            }
+            let actor = RegistryActor.district(district)
+            rejections += try await apply(run, actor: actor, now: now, on: connection, logger: logger)
+        }
+        for rejection in rejections {
+            Counter(label: "registry_ingress_records_total", dimensions: [("outcome", "rejected")]).increment()
+            logger.warning(
+                "district record rejected",
+                metadata: ["event.id": "\(rejection.eventID)", "reason.kind": "\(rejection.reason.kind)", "reason": "\(rejection.reason.detail)"])
+        }
+        if !rejections.isEmpty { throw EventRejections(rejections: rejections) }
+    }
+
+    /// Applies one run; returns the rejections.
+    private func apply(_ run: Run, actor: RegistryActor, now: Date, on connection: PostgresConnection, logger: Logger) async throws -> [EventRejection] {
+        let type = run.type
+        let mode: WriteMode = [DistrictInbound.householdUpdated, DistrictInbound.residentUpdated, DistrictInbound.organisationUpdated].contains(type) ? .update : .upsert
+        var rejections: [EventRejection] = []
+        func reject(_ event: InboundEvent, _ error: RegistryError) {
+            rejections.append(EventRejection(eventID: event.event.id, reason: error.deadLetterReason))
+        }
+        switch type {
+        case DistrictInbound.householdRegistered, DistrictInbound.householdUpdated:
+            var accepted: [(InboundEvent, HouseholdFacts)] = []
+            for event in run.events {
+                do {
+                    let record = try event.decodeRecord(DistrictHousehold.self)
+                    accepted.append((event, try validated { () throws(InvalidRecord) in try HouseholdFacts(record) }))
+                } catch let rejection as EventRejection {
+                    rejections.append(rejection)
+                } catch let error as RegistryError {
+                    reject(event, error)
+                }
+            }
+            for chunk in chunksWithUniqueKeys(accepted, key: \.1.id) {
+                let results = try await HouseholdStore(logger: logger).write(chunk.map(\.1), mode: mode, actor: actor, now: now, on: connection)
+                for ((event, _), result) in zip(chunk, results) {
+                    count(result, type: "household", reject: { reject(event, $0) })
+                }
+            }
+        case DistrictInbound.residentRegistered, DistrictInbound.residentUpdated:
+            var accepted: [(InboundEvent, ResidentFacts)] = []
+            for event in run.events {
+                do {
+                    let record = try event.decodeRecord(DistrictResident.self)
+                    accepted.append((event, try validated { () throws(InvalidRecord) in try ResidentFacts(record, today: now) }))
+                } catch let rejection as EventRejection {
+                    rejections.append(rejection)
+                } catch let error as RegistryError {
+                    reject(event, error)
+                }
+            }
+            for chunk in chunksWithUniqueKeys(accepted, key: \.1.id) {
+                let results = try await ResidentStore(logger: logger, digest: digest).write(
+                    chunk.map(\.1), mode: mode, actor: actor, now: now, on: connection)
+                for ((event, _), result) in zip(chunk, results) {
+                    count(result, type: "resident", reject: { reject(event, $0) })
+                }
+            }
+        case DistrictInbound.organisationRegistered, DistrictInbound.organisationUpdated:
+            for event in run.events {
+                do {
+                    let record = try event.decodeRecord(DistrictOrganisation.self)
+                    let facts = try validated { () throws(InvalidRecord) in
+                        try OrganisationFacts(
+                            id: record.id, name: record.name, kind: record.kind, legalPerson: record.legalPerson,
+                            registrationAuthority: record.registrationAuthority, registrationNumber: record.registrationNumber,
+                            servesPlace: record.servesPlace)
+                    }
+                    count(.success(try await OrganisationStore(logger: logger).write(facts, mode: mode, actor: actor, now: now, on: connection)), type: "organisation") { _ in }
+                } catch let rejection as EventRejection {
+                    rejections.append(rejection)
+                } catch let error as RegistryError {
+                    reject(event, error)
+                }
+            }
+        case DistrictInbound.roleAssigned:
+            for event in run.events {
+                do {
+                    let record = try event.decodeRecord(DistrictRole.self)
+                    count(.success(try await RoleStore(logger: logger).assign(record, mode: .upsert, actor: actor, now: now, on: connection)), type: "role") { _ in }
+                } catch let rejection as EventRejection {
+                    rejections.append(rejection)
+                } catch let error as RegistryError {
+                    reject(event, error)
+                }
+            }
+        case DistrictInbound.roleEnded:
+            for event in run.events {
+                do {
+                    let record = try event.decodeRecord(DistrictRoleEnd.self)
+                    count(.success(try await RoleStore(logger: logger).end(record.id, reason: record.reason, endedOn: record.endedOn, actor: actor, now: now, on: connection)), type: "role") { _ in }
+                } catch let rejection as EventRejection {
+                    rejections.append(rejection)
+                } catch let error as RegistryError {
+                    reject(event, error)
+                }
+            }
+        default:
+            break
+        }
+        return rejections
+    }
+
+    private func count<Snapshot>(_ result: Result<WriteOutcome<Snapshot>, RegistryError>, type: String, reject: (RegistryError) -> Void) {
+        let outcome: String
+        switch result {
+        case .success(.created): outcome = "created"
+        case .success(.updated): outcome = "updated"
+        case .success(.moved): outcome = "moved"
+        case .success(.unchanged): outcome = "unchanged"
+        case .failure(let error):
+            reject(error)
+            return
+        }
+        Counter(label: "registry_ingress_records_total", dimensions: [("record", type), ("outcome", outcome)]).increment()
+    }
+
+    /// Consecutive events of one type from one source.
+    struct Run {
+        var type: EventType
+        var source: String
+        var events: [InboundEvent] = []
+    }
+
+    static func runs(_ events: [InboundEvent]) -> [Run] {
+        var runs: [Run] = []
+        for event in events {
+            if let last = runs.last, last.type == event.event.type, last.source == event.event.source {
+                runs[runs.count - 1].events.append(event)
+            } else {
+                runs.append(Run(type: event.event.type, source: event.event.source, events: [event]))
+            }
+        }
+        return runs
+    }
+}
+
+/// Splits `items` in order into chunks in which no key repeats: a record registered and then updated
+/// in one batch is written twice, in that order, never as two rows of one statement.
+func chunksWithUniqueKeys<Item, Key: Hashable>(_ items: [Item], key: (Item) -> Key) -> [[Item]] {
+    var chunks: [[Item]] = []
+    var current: [Item] = []
+    var seen: Set<Key> = []
+    for item in items {
+        if !seen.insert(key(item)).inserted {
+            chunks.append(current)
+            current = []
+            seen = [key(item)]
+        }
+        current.append(item)
+    }
+    if !current.isEmpty { chunks.append(current) }
+    return chunks
+}

@@ -1,0 +1,259 @@
+import Contracts
+import Foundation
+import Logging
+import Messaging
+import PostgresNIO
+import RegistryCore
+import ServiceRuntime
+import Storage
+
+/// How a write treats a record that exists already.
+enum WriteMode: Sendable {
+    /// API create: the id must be new.
+    case create
+    /// District `registered`: create, or bring up to date.
+    case upsert
+    /// API or district `updated`: the record must exist.
+    case update
+}
+
+/// What one record's write came to.
+enum WriteOutcome<Snapshot: Sendable>: Sendable {
+    case created(Snapshot)
+    case updated(Snapshot)
+    case moved(Snapshot)
+    case unchanged(Snapshot)
+
+    var snapshot: Snapshot {
+        switch self {
+        case .created(let value), .updated(let value), .moved(let value), .unchanged(let value): value
+        }
+    }
+
+    var isCreated: Bool { if case .created = self { true } else { false } }
+}
+
+struct HouseholdRecord: Sendable {
+    var id: UUID
+    var address: String
+    var path: PathColumns
+
+    static let columns = "id, address, building_code, grid_code, grid_version, community_code, street_code, district_code"
+
+    init(id: UUID, address: String, path: PathColumns) {
+        self.id = id
+        self.address = address
+        self.path = path
+    }
+
+    init(row: PostgresRandomAccessRow) throws {
+        id = try row.value("id")
+        address = try row.value("address")
+        path = try PathColumns(row: row, building: try row.value("building_code"))
+    }
+
+    var snapshot: HouseholdSnapshot { HouseholdSnapshot(id: id, address: address, location: path.location) }
+}
+
+/// Households (户), attached to buildings. Written in bulk: one statement per kind of change for a
+/// whole batch, which is what makes a district's import fast.
+struct HouseholdStore: Sendable {
+    let logger: Logger
+
+    func find(ids: [UUID], lock: Bool = false, on connection: PostgresConnection) async throws -> [UUID: HouseholdRecord] {
+        guard !ids.isEmpty else { return [:] }
+        let rows = try await connection.query(
+            PostgresQuery(
+                unsafeSQL: "SELECT \(HouseholdRecord.columns) FROM household WHERE id = ANY($1)\(lock ? " ORDER BY id FOR UPDATE" : "")",
+                binds: binds(ids)),
+            logger: logger)
+        return Dictionary(uniqueKeysWithValues: try await rows.collect(HouseholdRecord.init).map { ($0.id, $0) })
+    }
+
+    /// Writes `records` (ids unique within the call); each gets its outcome or the reason it was refused.
+    /// Refused records change nothing; the others are written.
+    func write(
+        _ records: [HouseholdFacts], mode: WriteMode, actor: RegistryActor, reason: String? = nil, now: Date,
+        on connection: PostgresConnection
+    ) async throws -> [Result<WriteOutcome<HouseholdSnapshot>, RegistryError>] {
+        let buildings = try await PlaceStore(logger: logger).find(codes: records.map(\.buildingCode), on: connection)
+        let existing = try await find(ids: records.map(\.id), lock: true, on: connection)
+        var results: [Result<WriteOutcome<HouseholdSnapshot>, RegistryError>] = []
+        var inserts: [HouseholdRecord] = [], updates: [HouseholdRecord] = [], moves: [(HouseholdRecord, from: PathColumns)] = []
+        for facts in records {
+            do throws(RegistryError) {
+                guard let building = buildings[facts.buildingCode] else {
+                    throw .unknownReference(field: "buildingCode", kind: "building", id: facts.buildingCode)
+                }
+                guard building.level == .building else {
+                    throw .invalid([FieldIssue("buildingCode", "\(facts.buildingCode) is a \(building.level.rawValue); a household lives in a building")])
+                }
+                try actor.requireScope(building.path.scopePath, kind: "building", id: building.code)
+                let record = HouseholdRecord(id: facts.id, address: facts.address, path: building.path)
+                switch (existing[facts.id], mode) {
+                case (nil, .update): throw .notFound(kind: "household", id: facts.id.uuidString.lowercased())
+                case (nil, _):
+                    inserts.append(record)
+                    results.append(.success(.created(record.snapshot)))
+                case (.some, .create): throw .alreadyExists(kind: "household", id: facts.id.uuidString.lowercased())
+                case (.some(let old), _):
+                    try actor.requireScope(old.path.scopePath, kind: "household", id: facts.id.uuidString.lowercased())
+                    if old.path.building != record.path.building {
+                        moves.append((record, old.path))
+                        updates.append(record)
+                        results.append(.success(.moved(record.snapshot)))
+                    } else if old.address != record.address {
+                        updates.append(record)
+                        results.append(.success(.updated(record.snapshot)))
+                    } else {
+                        results.append(.success(.unchanged(old.snapshot)))
+                    }
+                }
+            } catch {
+                results.append(.failure(error))
+            }
+        }
+        try await insert(inserts, now: now, on: connection)
+        try await update(updates, now: now, on: connection)
+        try await recordMoves(moves, recordedBy: actor.recordedBy, reason: reason, now: now, on: connection)
+        var events: [OutboxEntry] = []
+        for case .success(let outcome) in results {
+            let key = outcome.snapshot.id.uuidString.lowercased()
+            switch outcome {
+            case .created(let household): events.append(try RegistryOutbox.entry(HouseholdRegistered(household: household), key: key, time: now))
+            case .updated(let household): events.append(try RegistryOutbox.entry(HouseholdUpdated(household: household), key: key, time: now))
+            case .moved(let household):
+                let from = moves.first { $0.0.id == household.id }!.from
+                events.append(try RegistryOutbox.entry(HouseholdMoved(household: household, from: from.location), key: key, time: now))
+            case .unchanged: break
+            }
+        }
+        try await Outbox.append(events, on: connection, logger: logger)
+        return results
+    }
+
+    private func columns(_ records: [HouseholdRecord]) -> PathArrays {
+        PathArrays(records.map(\.path))
+    }
+
+    private func insert(_ records: [HouseholdRecord], now: Date, on connection: PostgresConnection) async throws {
+        guard !records.isEmpty else { return }
+        let path = columns(records)
+        try await connection.query(
+            """
+            INSERT INTO household (id, address, building_code, grid_code, grid_version, community_code, street_code, district_code, created_at, updated_at)
+            SELECT * , \(now)::timestamptz, \(now)::timestamptz
+            FROM unnest(\(records.map(\.id))::uuid[], \(records.map(\.address))::text[], \(path.building)::text[], \(path.grid)::text[],
+                        \(path.gridVersion)::int4[], \(path.community)::text[], \(path.street)::text[], \(path.district)::text[])
+            """, logger: logger)
+    }
+
+    private func update(_ records: [HouseholdRecord], now: Date, on connection: PostgresConnection) async throws {
+        guard !records.isEmpty else { return }
+        let path = columns(records)
+        try await connection.query(
+            """
+            UPDATE household h SET address = u.address, building_code = u.building, grid_code = u.grid, grid_version = u.grid_version,
+                community_code = u.community, street_code = u.street, district_code = u.district, updated_at = \(now)
+            FROM unnest(\(records.map(\.id))::uuid[], \(records.map(\.address))::text[], \(path.building)::text[], \(path.grid)::text[],
+                        \(path.gridVersion)::int4[], \(path.community)::text[], \(path.street)::text[], \(path.district)::text[])
+                 AS u(id, address, building, grid, grid_version, community, street, district)
+            WHERE h.id = u.id
+            """, logger: logger)
+    }
+
+    /// A moved household's history row, and its residents' paths follow it.
+    private func recordMoves(
+        _ moves: [(HouseholdRecord, from: PathColumns)], recordedBy: String, reason: String?, now: Date, on connection: PostgresConnection
+    ) async throws {
+        guard !moves.isEmpty else { return }
+        let path = PathArrays(moves.map(\.0.path))
+        try await connection.query(
+            """
+            INSERT INTO household_move (household_id, from_location, to_location, moved_at, recorded_by, reason)
+            SELECT m.id, m.from_location::json, m.to_location::json, \(now), \(recordedBy), \(reason)
+            FROM unnest(\(moves.map(\.0.id))::uuid[], \(moves.map { $0.from.json() })::text[], \(moves.map { $0.0.path.json() })::text[])
+                 AS m(id, from_location, to_location)
+            """, logger: logger)
+        try await connection.query(
+            """
+            UPDATE resident r SET building_code = u.building, grid_code = u.grid, grid_version = u.grid_version,
+                community_code = u.community, street_code = u.street, district_code = u.district, updated_at = \(now)
+            FROM unnest(\(moves.map(\.0.id))::uuid[], \(path.building)::text[], \(path.grid)::text[], \(path.gridVersion)::int4[],
+                        \(path.community)::text[], \(path.street)::text[], \(path.district)::text[])
+                 AS u(id, building, grid, grid_version, community, street, district)
+            WHERE r.household_id = u.id
+            """, logger: logger)
+    }
+
+    // MARK: reads
+
+    struct MoveView: Codable, Sendable {
+        var from: PlaceLocation
+        var to: PlaceLocation
+        var movedAt: Date
+        var recordedBy: String
+        var reason: String?
+    }
+
+    struct HouseholdView: Codable, Sendable {
+        var household: HouseholdSnapshot
+        var residents: Int
+        var moves: [MoveView]
+    }
+
+    func detail(_ id: UUID, on connection: PostgresConnection) async throws -> (HouseholdView, PathColumns)? {
+        guard let record = try await find(ids: [id], on: connection)[id] else { return nil }
+        let count = try await connection.query("SELECT count(*) FROM resident WHERE household_id = \(id)", logger: logger)
+        var residents = 0
+        for try await value in count.decode(Int.self) { residents = value }
+        let rows = try await connection.query(
+            "SELECT from_location::text, to_location::text, moved_at, recorded_by, reason FROM household_move WHERE household_id = \(id) ORDER BY id",
+            logger: logger)
+        var moves: [MoveView] = []
+        for try await (from, to, at, by, reason) in rows.decode((String, String, Date, String, String?).self) {
+            moves.append(
+                MoveView(
+                    from: try EventCoding.decoder.decode(PlaceLocation.self, from: Data(from.utf8)),
+                    to: try EventCoding.decoder.decode(PlaceLocation.self, from: Data(to.utf8)), movedAt: at, recordedBy: by, reason: reason))
+        }
+        return (HouseholdView(household: record.snapshot, residents: residents, moves: moves), record.path)
+    }
+
+    struct Filter: Sendable {
+        var place = PlacePath()
+        var grid: String?
+        var building: String?
+    }
+
+    func list(_ filter: Filter, page: PageRequest, on connection: PostgresConnection) async throws -> Page<HouseholdSnapshot> {
+        var query = QueryBuilder()
+        query.filter(filter.place.district) { "district_code = \($0)" }
+        query.filter(filter.place.street) { "street_code = \($0)" }
+        query.filter(filter.place.community) { "community_code = \($0)" }
+        query.filter(filter.grid) { "grid_code = \($0)" }
+        query.filter(filter.building) { "building_code = \($0)" }
+        query.filter(page.after.flatMap(UUID.init(uuidString:))) { "id > \($0)" }
+        let limit = query.bind(page.limit + 1)
+        let rows = try await connection.query(
+            query.query("SELECT \(HouseholdRecord.columns) FROM household \(query.whereClause) ORDER BY id LIMIT \(limit)"), logger: logger)
+        return Page(fetched: try await rows.collect(HouseholdRecord.init).map(\.snapshot), limit: page.limit) { $0.id.uuidString }
+    }
+}
+
+/// Path columns of many records as parallel arrays, for `unnest`.
+struct PathArrays {
+    var district: [String] = [], street: [String] = [], community: [String] = [], grid: [String] = [], gridVersion: [Int32] = []
+    var building: [String] = []
+
+    init(_ paths: [PathColumns]) {
+        for path in paths {
+            district.append(path.district)
+            street.append(path.street ?? "")
+            community.append(path.community ?? "")
+            grid.append(path.grid ?? "")
+            gridVersion.append(Int32(path.gridVersion ?? 1))
+            building.append(path.building ?? "")
+        }
+    }
+}

@@ -1,0 +1,380 @@
+import Contracts
+import Foundation
+import Logging
+import Messaging
+import PostgresNIO
+import RegistryCore
+import ServiceRuntime
+import Storage
+
+struct ResidentRecord: Sendable, Equatable {
+    var id: UUID
+    var householdId: UUID
+    var name: String
+    /// Hex of the keyed digest.
+    var digest: String
+    var masked: String
+    var birthDate: String
+    var phone: String?
+    var residency: String
+    var floating: FloatingFacts?
+    var groups: [String]
+    var sensitiveGroups: [String]
+    var path: PathColumns
+
+    static let columns = """
+        id, household_id, name, encode(national_id_digest, 'hex') AS digest, national_id_masked, birth_date::text AS birth_date, phone,
+        residency, floating::text AS floating, groups, sensitive_groups, building_code, grid_code, grid_version, community_code,
+        street_code, district_code
+        """
+
+    init(
+        id: UUID, householdId: UUID, name: String, digest: String, masked: String, birthDate: String, phone: String?, residency: String,
+        floating: FloatingFacts?, groups: [String], sensitiveGroups: [String], path: PathColumns
+    ) {
+        self.id = id
+        self.householdId = householdId
+        self.name = name
+        self.digest = digest
+        self.masked = masked
+        self.birthDate = birthDate
+        self.phone = phone
+        self.residency = residency
+        self.floating = floating
+        self.groups = groups
+        self.sensitiveGroups = sensitiveGroups
+        self.path = path
+    }
+
+    init(row: PostgresRandomAccessRow) throws {
+        id = try row.value("id")
+        householdId = try row.value("household_id")
+        name = try row.value("name")
+        digest = try row.value("digest")
+        masked = try row.value("national_id_masked")
+        birthDate = try row.value("birth_date")
+        phone = try row.value("phone")
+        residency = try row.value("residency")
+        floating = try (row.value("floating", as: String?.self)).map { try JSONDecoder().decode(FloatingFacts.self, from: Data($0.utf8)) }
+        groups = try row.value("groups")
+        sensitiveGroups = try row.value("sensitive_groups")
+        path = try PathColumns(row: row, building: try row.value("building_code"))
+    }
+
+    var snapshot: ResidentSnapshot {
+        ResidentSnapshot(
+            id: id, householdId: householdId, name: name, birthYear: Int(birthDate.prefix(4)) ?? 0, residency: residency,
+            reachableByPhone: phone != nil, groups: groups, location: path.location)
+    }
+
+    /// Everything but the place, which follows the household.
+    func sameFacts(as other: ResidentRecord) -> Bool {
+        var a = self, b = other
+        a.path = b.path
+        a.householdId = b.householdId
+        return a == b
+    }
+}
+
+/// Who may record sensitive-group membership: those who may read it, and district systems (whose
+/// records carry it from the district's own case files).
+let sensitiveWriters = RegistryAccess.sensitiveReaders.union([.districtIntegrator])
+
+/// Residents: registered and floating, their groups, and their moves between households.
+struct ResidentStore: Sendable {
+    let logger: Logger
+    let digest: NationalIDDigest
+
+    func find(ids: [UUID], lock: Bool = false, on connection: PostgresConnection) async throws -> [UUID: ResidentRecord] {
+        guard !ids.isEmpty else { return [:] }
+        let rows = try await connection.query(
+            PostgresQuery(
+                unsafeSQL: "SELECT \(ResidentRecord.columns) FROM resident WHERE id = ANY($1)\(lock ? " ORDER BY id FOR UPDATE" : "")",
+                binds: binds(ids)),
+            logger: logger)
+        return Dictionary(uniqueKeysWithValues: try await rows.collect(ResidentRecord.init).map { ($0.id, $0) })
+    }
+
+    /// Writes `records` (ids unique within the call). A record without a national ID keeps the stored
+    /// one (partial updates); an actor who may not see sensitive groups leaves them as they are.
+    func write(
+        _ records: [ResidentFacts], mode: WriteMode, actor: RegistryActor, reason: String? = nil, now: Date,
+        on connection: PostgresConnection
+    ) async throws -> [Result<WriteOutcome<ResidentRecord>, RegistryError>] {
+        let households = try await HouseholdStore(logger: logger).find(ids: Array(Set(records.map(\.householdId))), on: connection)
+        let existing = try await find(ids: records.map(\.id), lock: true, on: connection)
+        let digests = records.map { $0.nationalID.map { hex(digest.digest($0)) } }
+        let owners = try await owners(of: digests.compactMap { $0 }, on: connection)
+        var claimed: [String: UUID] = [:]
+        let mayWriteSensitive = sensitiveWriters.contains(actor.role)
+
+        var results: [Result<WriteOutcome<ResidentRecord>, RegistryError>] = []
+        var inserts: [ResidentRecord] = [], updates: [ResidentRecord] = [], moves: [(ResidentRecord, from: ResidentRecord)] = []
+        var sensitiveChanged: [UUID] = []
+        for (facts, digestHex) in zip(records, digests) {
+            do throws(RegistryError) {
+                let id = facts.id.uuidString.lowercased()
+                if !facts.sensitiveGroups.isEmpty && !mayWriteSensitive {
+                    throw .forbidden("The role \(actor.role.rawValue) may not record sensitive-group membership (\(facts.sensitiveGroups.joined(separator: ", "))).")
+                }
+                guard let household = households[facts.householdId] else {
+                    throw .unknownReference(field: "householdId", kind: "household", id: facts.householdId.uuidString.lowercased())
+                }
+                try actor.requireScope(household.path.scopePath, kind: "household", id: facts.householdId.uuidString.lowercased())
+                let old = existing[facts.id]
+                switch (old, mode) {
+                case (nil, .update): throw .notFound(kind: "resident", id: id)
+                case (.some, .create): throw .alreadyExists(kind: "resident", id: id)
+                case (.some(let old), _): try actor.requireScope(old.path.scopePath, kind: "resident", id: id)
+                default: break
+                }
+                if let digestHex {
+                    let owner = claimed[digestHex] ?? owners[digestHex]
+                    if let owner, owner != facts.id { throw .duplicateNationalID(field: "nationalId", existingResident: owner) }
+                    claimed[digestHex] = facts.id
+                }
+                guard let nationalID = facts.nationalID, let digestHex else {
+                    guard let old else { throw .invalid([FieldIssue("nationalId", "is required to register a resident")]) }
+                    let record = merge(facts, household: household, old: old, mayWriteSensitive: mayWriteSensitive)
+                    try classify(record, old: old, results: &results, updates: &updates, moves: &moves, sensitiveChanged: &sensitiveChanged)
+                    continue
+                }
+                var record = ResidentRecord(
+                    id: facts.id, householdId: facts.householdId, name: facts.name, digest: digestHex, masked: nationalID.masked,
+                    birthDate: nationalID.birthDay, phone: facts.phone, residency: facts.residency.rawValue, floating: facts.floating,
+                    groups: facts.ordinaryGroups, sensitiveGroups: facts.sensitiveGroups, path: household.path)
+                if let old {
+                    if !mayWriteSensitive { record.sensitiveGroups = old.sensitiveGroups }
+                    try classify(record, old: old, results: &results, updates: &updates, moves: &moves, sensitiveChanged: &sensitiveChanged)
+                } else {
+                    inserts.append(record)
+                    if !record.sensitiveGroups.isEmpty { sensitiveChanged.append(record.id) }
+                    results.append(.success(.created(record)))
+                }
+            } catch {
+                results.append(.failure(error))
+            }
+        }
+        try await insert(inserts, now: now, on: connection)
+        try await update(updates, now: now, on: connection)
+        try await recordMoves(moves, recordedBy: actor.recordedBy, reason: reason, now: now, on: connection)
+        if !sensitiveChanged.isEmpty {
+            try await AuditLog(logger: logger).append(
+                sensitiveChanged.map { AuditEntry(actor: actor, action: .sensitiveGroupsWritten, residentId: $0, reason: reason) }, on: connection)
+        }
+        var events: [OutboxEntry] = []
+        for case .success(let outcome) in results {
+            let resident = outcome.snapshot
+            let key = resident.id.uuidString.lowercased()
+            switch outcome {
+            case .created: events.append(try RegistryOutbox.entry(ResidentRegistered(resident: resident.snapshot), key: key, time: now))
+            case .updated:
+                // A change to sensitive groups alone is not published: other services never see them.
+                if let old = existing[resident.id], old.snapshot == resident.snapshot { continue }
+                events.append(try RegistryOutbox.entry(ResidentUpdated(resident: resident.snapshot), key: key, time: now))
+            case .moved:
+                let from = existing[resident.id]
+                events.append(
+                    try RegistryOutbox.entry(
+                        ResidentMoved(resident: resident.snapshot, fromHouseholdId: from?.householdId, from: from?.path.location), key: key, time: now))
+            case .unchanged: break
+            }
+        }
+        try await Outbox.append(events, on: connection, logger: logger)
+        return results
+    }
+
+    /// A partial update: the stored number and, unless the caller may see them, sensitive groups stay.
+    private func merge(_ facts: ResidentFacts, household: HouseholdRecord, old: ResidentRecord, mayWriteSensitive: Bool) -> ResidentRecord {
+        var record = old
+        record.householdId = facts.householdId
+        record.name = facts.name
+        record.phone = facts.phone
+        record.residency = facts.residency.rawValue
+        record.floating = facts.floating
+        record.groups = facts.ordinaryGroups
+        if mayWriteSensitive { record.sensitiveGroups = facts.sensitiveGroups }
+        record.path = household.path
+        return record
+    }
+
+    private func classify(
+        _ record: ResidentRecord, old: ResidentRecord, results: inout [Result<WriteOutcome<ResidentRecord>, RegistryError>],
+        updates: inout [ResidentRecord], moves: inout [(ResidentRecord, from: ResidentRecord)], sensitiveChanged: inout [UUID]
+    ) throws(RegistryError) {
+        if record.sensitiveGroups != old.sensitiveGroups { sensitiveChanged.append(record.id) }
+        if record.householdId != old.householdId {
+            updates.append(record)
+            moves.append((record, old))
+            results.append(.success(.moved(record)))
+        } else if !record.sameFacts(as: old) {
+            updates.append(record)
+            results.append(.success(.updated(record)))
+        } else {
+            results.append(.success(.unchanged(old)))
+        }
+    }
+
+    private func owners(of digests: [String], on connection: PostgresConnection) async throws -> [String: UUID] {
+        guard !digests.isEmpty else { return [:] }
+        let rows = try await connection.query(
+            """
+            SELECT encode(national_id_digest, 'hex'), id FROM resident
+            WHERE national_id_digest = ANY(ARRAY(SELECT decode(d, 'hex') FROM unnest(\(digests)::text[]) AS d))
+            """, logger: logger)
+        var owners: [String: UUID] = [:]
+        for try await (digest, id) in rows.decode((String, UUID).self) { owners[digest] = id }
+        return owners
+    }
+
+    /// The columns of many residents as parallel arrays for `unnest` (groups joined with commas: group
+    /// names never hold one, and PostgreSQL arrays of arrays must be rectangular).
+    private struct Columns {
+        var ids: [UUID] = [], households: [UUID] = [], names: [String] = [], digests: [String] = [], masked: [String] = []
+        var births: [String] = [], phones: [String] = [], residencies: [String] = [], floating: [String] = []
+        var groups: [String] = [], sensitive: [String] = []
+        var path: PathArrays
+
+        init(_ records: [ResidentRecord]) {
+            path = PathArrays(records.map(\.path))
+            for record in records {
+                ids.append(record.id)
+                households.append(record.householdId)
+                names.append(record.name)
+                digests.append(record.digest)
+                masked.append(record.masked)
+                births.append(record.birthDate)
+                phones.append(record.phone ?? "")
+                residencies.append(record.residency)
+                floating.append(record.floating.map { String(decoding: try! EventCoding.encode($0), as: UTF8.self) } ?? "")
+                groups.append(record.groups.joined(separator: ","))
+                sensitive.append(record.sensitiveGroups.joined(separator: ","))
+            }
+        }
+    }
+
+    private func insert(_ records: [ResidentRecord], now: Date, on connection: PostgresConnection) async throws {
+        guard !records.isEmpty else { return }
+        let c = Columns(records)
+        try await connection.query(
+            """
+            INSERT INTO resident (id, household_id, name, national_id_digest, national_id_masked, birth_date, phone, residency, floating,
+                                  groups, sensitive_groups, building_code, grid_code, grid_version, community_code, street_code,
+                                  district_code, created_at, updated_at)
+            SELECT r.id, r.household, r.name, decode(r.digest, 'hex'), r.masked, r.birth::date, NULLIF(r.phone, ''), r.residency,
+                   NULLIF(r.floating, '')::jsonb, string_to_array(NULLIF(r.groups, ''), ','), string_to_array(NULLIF(r.sensitive, ''), ','),
+                   r.building, r.grid, r.grid_version, r.community, r.street, r.district, \(now), \(now)
+            FROM unnest(\(c.ids)::uuid[], \(c.households)::uuid[], \(c.names)::text[], \(c.digests)::text[], \(c.masked)::text[],
+                        \(c.births)::text[], \(c.phones)::text[], \(c.residencies)::text[], \(c.floating)::text[], \(c.groups)::text[],
+                        \(c.sensitive)::text[], \(c.path.building)::text[], \(c.path.grid)::text[], \(c.path.gridVersion)::int4[],
+                        \(c.path.community)::text[], \(c.path.street)::text[], \(c.path.district)::text[])
+                 AS r(id, household, name, digest, masked, birth, phone, residency, floating, groups, sensitive, building, grid,
+                      grid_version, community, street, district)
+            """, logger: logger)
+    }
+
+    private func update(_ records: [ResidentRecord], now: Date, on connection: PostgresConnection) async throws {
+        guard !records.isEmpty else { return }
+        let c = Columns(records)
+        try await connection.query(
+            """
+            UPDATE resident t SET household_id = r.household, name = r.name, national_id_digest = decode(r.digest, 'hex'),
+                national_id_masked = r.masked, birth_date = r.birth::date, phone = NULLIF(r.phone, ''), residency = r.residency,
+                floating = NULLIF(r.floating, '')::jsonb, groups = coalesce(string_to_array(NULLIF(r.groups, ''), ','), '{}'),
+                sensitive_groups = coalesce(string_to_array(NULLIF(r.sensitive, ''), ','), '{}'), building_code = r.building,
+                grid_code = r.grid, grid_version = r.grid_version, community_code = r.community, street_code = r.street,
+                district_code = r.district, updated_at = \(now)
+            FROM unnest(\(c.ids)::uuid[], \(c.households)::uuid[], \(c.names)::text[], \(c.digests)::text[], \(c.masked)::text[],
+                        \(c.births)::text[], \(c.phones)::text[], \(c.residencies)::text[], \(c.floating)::text[], \(c.groups)::text[],
+                        \(c.sensitive)::text[], \(c.path.building)::text[], \(c.path.grid)::text[], \(c.path.gridVersion)::int4[],
+                        \(c.path.community)::text[], \(c.path.street)::text[], \(c.path.district)::text[])
+                 AS r(id, household, name, digest, masked, birth, phone, residency, floating, groups, sensitive, building, grid,
+                      grid_version, community, street, district)
+            WHERE t.id = r.id
+            """, logger: logger)
+    }
+
+    private func recordMoves(
+        _ moves: [(ResidentRecord, from: ResidentRecord)], recordedBy: String, reason: String?, now: Date, on connection: PostgresConnection
+    ) async throws {
+        guard !moves.isEmpty else { return }
+        try await connection.query(
+            """
+            INSERT INTO resident_move (resident_id, from_household_id, to_household_id, from_location, to_location, moved_at, recorded_by, reason)
+            SELECT m.id, m.from_household, m.to_household, m.from_location::json, m.to_location::json, \(now), \(recordedBy), \(reason)
+            FROM unnest(\(moves.map(\.0.id))::uuid[], \(moves.map(\.from.householdId))::uuid[], \(moves.map(\.0.householdId))::uuid[],
+                        \(moves.map { $0.from.path.json() })::text[], \(moves.map { $0.0.path.json() })::text[])
+                 AS m(id, from_household, to_household, from_location, to_location)
+            """, logger: logger)
+    }
+
+    // MARK: reads
+
+    struct MoveView: Codable, Sendable {
+        var fromHouseholdId: UUID?
+        var toHouseholdId: UUID
+        var from: PlaceLocation?
+        var to: PlaceLocation
+        var movedAt: Date
+        var recordedBy: String
+        var reason: String?
+    }
+
+    func moves(of id: UUID, on connection: PostgresConnection) async throws -> [MoveView] {
+        let rows = try await connection.query(
+            """
+            SELECT from_household_id, to_household_id, from_location::text, to_location::text, moved_at, recorded_by, reason
+            FROM resident_move WHERE resident_id = \(id) ORDER BY id
+            """, logger: logger)
+        var moves: [MoveView] = []
+        for try await (fromHousehold, toHousehold, from, to, at, by, reason) in rows.decode((UUID?, UUID, String?, String, Date, String, String?).self) {
+            moves.append(
+                MoveView(
+                    fromHouseholdId: fromHousehold, toHouseholdId: toHousehold,
+                    from: try from.map { try EventCoding.decoder.decode(PlaceLocation.self, from: Data($0.utf8)) },
+                    to: try EventCoding.decoder.decode(PlaceLocation.self, from: Data(to.utf8)), movedAt: at, recordedBy: by, reason: reason))
+        }
+        return moves
+    }
+
+    struct Filter: Sendable {
+        var place = PlacePath()
+        var grid: String?
+        var household: UUID?
+        var group: String?
+        var sensitiveGroup: String?
+        var role: String?
+        var residency: String?
+        var namePrefix: String?
+    }
+
+    func list(_ filter: Filter, page: PageRequest, on connection: PostgresConnection) async throws -> [ResidentRecord] {
+        var query = QueryBuilder()
+        query.filter(filter.place.district) { "district_code = \($0)" }
+        query.filter(filter.place.street) { "street_code = \($0)" }
+        query.filter(filter.place.community) { "community_code = \($0)" }
+        query.filter(filter.grid) { "grid_code = \($0)" }
+        query.filter(filter.household) { "household_id = \($0)" }
+        query.filter(filter.group.map { [$0] }) { "groups @> \($0)::text[]" }
+        query.filter(filter.sensitiveGroup.map { [$0] }) { "sensitive_groups @> \($0)::text[]" }
+        query.filter(filter.residency) { "residency = \($0)" }
+        query.filter(filter.role) {
+            "EXISTS (SELECT 1 FROM person_role pr WHERE pr.resident_id = resident.id AND pr.role = \($0) AND pr.ended_on IS NULL)"
+        }
+        query.filter(filter.namePrefix.map(likePrefix)) { "name LIKE \($0)" }
+        query.filter(page.after.flatMap(UUID.init(uuidString:))) { "id > \($0)" }
+        let limit = query.bind(page.limit + 1)
+        let rows = try await connection.query(
+            query.query("SELECT \(ResidentRecord.columns) FROM resident \(query.whereClause) ORDER BY id LIMIT \(limit)"), logger: logger)
+        return try await rows.collect(ResidentRecord.init)
+    }
+}
+
+/// `text%` with LIKE's wildcards in `text` escaped, so a name is matched literally.
+func likePrefix(_ text: String) -> String {
+    text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "%"
+}
+
+func hex(_ bytes: [UInt8]) -> String {
+    bytes.map { String(format: "%02x", $0) }.joined()
+}

@@ -1,0 +1,182 @@
+import Foundation
+
+// The contract for district systems publishing into `district.inbound` (docs/district-ingress.md).
+//
+// - `source` is `/district/<district code>`: the registry refuses any record that touches a place
+//   outside that district (the record goes to `district.inbound.dead-letter` with the reason).
+// - The record key is the district code, so one district's records stay in order (a household before
+//   the residents who live in it) while districts are consumed in parallel.
+// - Ids are chosen by the district system (UUIDs it keeps), so re-sending a record is harmless:
+//   `registered` creates or brings up to date, `updated` requires the record to exist, and a record
+//   that changes nothing publishes nothing.
+
+/// The event types a district may publish, and which record each carries.
+public enum DistrictInbound {
+    public static let householdRegistered: EventType = "district.household.registered.v1"
+    public static let householdUpdated: EventType = "district.household.updated.v1"
+    public static let residentRegistered: EventType = "district.resident.registered.v1"
+    public static let residentUpdated: EventType = "district.resident.updated.v1"
+    public static let organisationRegistered: EventType = "district.organisation.registered.v1"
+    public static let organisationUpdated: EventType = "district.organisation.updated.v1"
+    public static let roleAssigned: EventType = "district.role.assigned.v1"
+    public static let roleEnded: EventType = "district.role.ended.v1"
+    /// Taken by the mediation service.
+    public static let disputeReported: EventType = "district.dispute.reported.v1"
+    /// Taken by the volunteer-matching service.
+    public static let serviceNeedReported: EventType = "district.service-need.reported.v1"
+
+    /// The registry's types.
+    public static let registryTypes: [EventType] = [
+        householdRegistered, householdUpdated, residentRegistered, residentUpdated,
+        organisationRegistered, organisationUpdated, roleAssigned, roleEnded,
+    ]
+    /// Every documented type; anything else on the topic is dead-lettered as unknown.
+    public static let allTypes: [EventType] = registryTypes + [disputeReported, serviceNeedReported]
+
+    /// The `source` a district publishes under.
+    public static func source(district: String) -> String { "/district/\(district)" }
+
+    /// The district code in a `source`, or `nil` when the source is not a district's.
+    public static func district(fromSource source: String) -> String? {
+        let prefix = "/district/"
+        guard source.hasPrefix(prefix) else { return nil }
+        let code = String(source.dropFirst(prefix.count))
+        return code.isEmpty || code.contains("/") ? nil : code
+    }
+
+    /// Builds an event as a district system would publish it.
+    public static func event<Record: Encodable>(
+        district: String, type: EventType, subject: String, record: Record, id: UUID = UUID(), time: Date = Date()
+    ) throws -> CloudEvent {
+        CloudEvent(id: id, source: source(district: district), type: type, subject: subject, time: time, data: try EventCoding.encode(record))
+    }
+}
+
+/// `district.household.registered.v1` / `district.household.updated.v1`.
+public struct DistrictHousehold: Codable, Sendable, Hashable {
+    public var id: UUID
+    /// The building the household lives in; a different building than before is a move.
+    public var buildingCode: String
+    /// Door, floor and unit within the building.
+    public var address: String
+
+    public init(id: UUID, buildingCode: String, address: String) {
+        self.id = id
+        self.buildingCode = buildingCode
+        self.address = address
+    }
+}
+
+/// Floating-population registration (流动人口登记办证, 003).
+public struct FloatingRegistration: Codable, Sendable, Hashable {
+    /// Where the resident is registered (户籍地), e.g. a province and county.
+    public var origin: String
+    /// `YYYY-MM-DD`.
+    public var arrivedOn: String
+    /// Residence permit (居住证) number, once issued.
+    public var permitNumber: String?
+    /// `YYYY-MM-DD`.
+    public var permitExpiresOn: String?
+    /// Why the resident came: work, study, family, ...
+    public var purpose: String?
+
+    public init(origin: String, arrivedOn: String, permitNumber: String? = nil, permitExpiresOn: String? = nil, purpose: String? = nil) {
+        self.origin = origin
+        self.arrivedOn = arrivedOn
+        self.permitNumber = permitNumber
+        self.permitExpiresOn = permitExpiresOn
+        self.purpose = purpose
+    }
+}
+
+/// `district.resident.registered.v1` / `district.resident.updated.v1`.
+public struct DistrictResident: Codable, Sendable, Hashable {
+    public var id: UUID
+    /// The household the resident lives in; a different household than before is a move.
+    public var householdId: UUID
+    public var name: String
+    /// GB 11643 resident identity number; validated, stored as a keyed digest and a masked form only.
+    public var nationalId: String
+    public var phone: String?
+    /// `registered` or `floating`.
+    public var residency: String
+    /// Required when `residency` is `floating`.
+    public var floating: FloatingRegistration?
+    /// Group names (elderly, disabled, low-income, ..., and the sensitive ones).
+    public var groups: [String]?
+
+    public init(
+        id: UUID, householdId: UUID, name: String, nationalId: String, phone: String? = nil, residency: String,
+        floating: FloatingRegistration? = nil, groups: [String]? = nil
+    ) {
+        self.id = id
+        self.householdId = householdId
+        self.name = name
+        self.nationalId = nationalId
+        self.phone = phone
+        self.residency = residency
+        self.floating = floating
+        self.groups = groups
+    }
+}
+
+/// `district.organisation.registered.v1` / `district.organisation.updated.v1`.
+public struct DistrictOrganisation: Codable, Sendable, Hashable {
+    public var id: UUID
+    public var name: String
+    public var kind: String
+    public var legalPerson: Bool
+    public var registrationAuthority: String?
+    public var registrationNumber: String?
+    /// The district or a place inside it that the organisation serves.
+    public var servesPlace: String
+
+    public init(
+        id: UUID, name: String, kind: String, legalPerson: Bool, registrationAuthority: String? = nil,
+        registrationNumber: String? = nil, servesPlace: String
+    ) {
+        self.id = id
+        self.name = name
+        self.kind = kind
+        self.legalPerson = legalPerson
+        self.registrationAuthority = registrationAuthority
+        self.registrationNumber = registrationNumber
+        self.servesPlace = servesPlace
+    }
+}
+
+/// `district.role.assigned.v1`: a resident takes a role at a place (assigning an existing role id again
+/// brings its details up to date).
+public struct DistrictRole: Codable, Sendable, Hashable {
+    public var id: UUID
+    public var residentId: UUID
+    public var role: String
+    /// Where the role serves; only a city-wide expert has none.
+    public var placeCode: String?
+    public var details: RoleDetails?
+    /// `YYYY-MM-DD`; today when absent.
+    public var startedOn: String?
+
+    public init(id: UUID, residentId: UUID, role: String, placeCode: String?, details: RoleDetails? = nil, startedOn: String? = nil) {
+        self.id = id
+        self.residentId = residentId
+        self.role = role
+        self.placeCode = placeCode
+        self.details = details
+        self.startedOn = startedOn
+    }
+}
+
+/// `district.role.ended.v1`.
+public struct DistrictRoleEnd: Codable, Sendable, Hashable {
+    public var id: UUID
+    public var reason: String
+    /// `YYYY-MM-DD`; today when absent.
+    public var endedOn: String?
+
+    public init(id: UUID, reason: String, endedOn: String? = nil) {
+        self.id = id
+        self.reason = reason
+        self.endedOn = endedOn
+    }
+}

@@ -1,0 +1,36 @@
+import PostgresNIO
+
+/// Builds a statement whose `WHERE` clause depends on which filters a caller gave, keeping every value
+/// a bound parameter. Fixed statements use PostgresNIO's string interpolation instead.
+public struct QueryBuilder: Sendable {
+    public private(set) var bindings = PostgresBindings()
+    private var conditions: [String] = []
+
+    public init() {}
+
+    /// Binds `value` and returns its placeholder (`$1`, `$2`, …).
+    public mutating func bind<Value: PostgresNonThrowingEncodable & Sendable>(_ value: Value) -> String {
+        bindings.append(value)
+        return "$\(bindings.count)"
+    }
+
+    /// Adds a condition; `make` receives the placeholder of the bound value.
+    public mutating func filter<Value: PostgresNonThrowingEncodable & Sendable>(_ value: Value?, _ make: (String) -> String) {
+        guard let value else { return }
+        conditions.append(make(bind(value)))
+    }
+
+    /// Adds a condition with no value.
+    public mutating func filter(_ condition: String) {
+        conditions.append(condition)
+    }
+
+    /// `WHERE a AND b …`, or nothing when there is no condition.
+    public var whereClause: String {
+        conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+    }
+
+    public func query(_ sql: String) -> PostgresQuery {
+        PostgresQuery(unsafeSQL: sql, binds: bindings)
+    }
+}
