@@ -15,6 +15,7 @@ extension IntegrationSuite {
             environment["HTTP_HOST"] = "127.0.0.1"
             environment["HTTP_PORT"] = String(port)
             environment["AUTH_JWT_SECRET"] = Self.secret
+            environment["REGISTRY_ID_DIGEST_KEY"] = "test-id-digest-key-0123456789abcdef0123"
             environment["POSTGRES_SCHEMA"] = Stack.uniqueName("svc")
             environment["STARTUP_TIMEOUT_SECONDS"] = "3"
             environment["LOG_LEVEL"] = "warning"
