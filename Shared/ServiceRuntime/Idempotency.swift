@@ -79,7 +79,7 @@ public enum IdempotentWrite {
         }
         var hasher = SHA256()
         hasher.update(data: Data("\(request.method) \(request.uri.path)\n".utf8))
-        hasher.update(data: Data(buffer: body))
+        hasher.update(data: canonical(body))
         let hash = hasher.finalize().map { String(format: "%02x", $0) }.joined()
         let outcome: (APIResult, Bool) = try await database.transaction { connection in
             // Takes the key first: a concurrent retry waits here until this transaction ends, then replays.
@@ -112,6 +112,16 @@ public enum IdempotentWrite {
         }
         return outcome.0.response(replayed: outcome.1)
     }
+}
+
+/// The body with JSON key order and spacing normalised, so a retry that serialises the same object
+/// differently is still recognised as the same request.
+func canonical(_ body: ByteBuffer) -> Data {
+    let data = Data(buffer: body)
+    guard let object = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]),
+        let normalised = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .fragmentsAllowed])
+    else { return data }
+    return normalised
 }
 
 extension Request {

@@ -262,7 +262,8 @@ struct ResidentStore: Sendable {
                                   groups, sensitive_groups, building_code, grid_code, grid_version, community_code, street_code,
                                   district_code, created_at, updated_at)
             SELECT r.id, r.household, r.name, decode(r.digest, 'hex'), r.masked, r.birth::date, NULLIF(r.phone, ''), r.residency,
-                   NULLIF(r.floating, '')::jsonb, string_to_array(NULLIF(r.groups, ''), ','), string_to_array(NULLIF(r.sensitive, ''), ','),
+                   NULLIF(r.floating, '')::jsonb, coalesce(string_to_array(NULLIF(r.groups, ''), ','), '{}'),
+                   coalesce(string_to_array(NULLIF(r.sensitive, ''), ','), '{}'),
                    r.building, r.grid, r.grid_version, r.community, r.street, r.district, \(now), \(now)
             FROM unnest(\(c.ids)::uuid[], \(c.households)::uuid[], \(c.names)::text[], \(c.digests)::text[], \(c.masked)::text[],
                         \(c.births)::text[], \(c.phones)::text[], \(c.residencies)::text[], \(c.floating)::text[], \(c.groups)::text[],

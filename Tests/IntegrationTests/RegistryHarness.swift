@@ -1,0 +1,124 @@
+import Contracts
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Kafka
+import Logging
+import Messaging
+import PostgresNIO
+import RegistryCore
+import RegistryService
+import ServiceRuntime
+import Storage
+import Testing
+
+/// The registry's router over a fresh schema of the real PostgreSQL, driven without a socket, with
+/// tokens for any role and scope.
+struct RegistryHarness {
+    static let secret = String(repeating: "r", count: 40)
+    static let settings = RegistrySettings(idDigestKey: "test-id-digest-key-0123456789abcdef0123")
+
+    let database: Database
+    let client: any TestClientProtocol
+    let authority: TokenAuthority
+
+    /// Runs `body` with the registry's API on a migrated schema that is dropped afterwards.
+    static func run(_ body: @Sendable (RegistryHarness) async throws -> Void) async throws {
+        let schema = Stack.uniqueName("reg")
+        try await Stack.withDatabase(schema: schema, migrations: RuntimeSchema.migrations + RegistryService.migrations) { database in
+            var environment = Stack.environment
+            environment["AUTH_JWT_SECRET"] = secret
+            environment["POSTGRES_SCHEMA"] = schema
+            let configuration = try RuntimeConfiguration.load(service: "registry", schema: schema, environment: environment)
+            let producer = try KafkaProducer(config: try Stack.kafka(), logger: Stack.logger)
+            let authority = await TokenAuthority(secret: secret)
+            let dependencies = ServiceDependencies(
+                configuration: configuration, database: database, producer: producer, authority: authority, logger: Stack.logger)
+            let router = ServiceHost.router(for: RegistryService.descriptor(settings: settings), dependencies: dependencies, readiness: [])
+            let app = Application(router: router, logger: Stack.logger)
+            do {
+                try await app.test(.router) { client in
+                    try await body(RegistryHarness(database: database, client: client, authority: authority))
+                }
+            } catch {
+                await producer.shutdown()
+                throw error
+            }
+            await producer.shutdown()
+        }
+    }
+
+    func token(_ role: Role, _ scope: Scope = .city, subject: String = "tester") async throws -> String {
+        try await authority.issue(AccessClaims(subject: subject, role: role, scope: scope, expires: Date().addingTimeInterval(600), name: "Tester"))
+    }
+
+    var admin: String { get async throws { try await token(.cityAdmin) } }
+
+    struct Reply {
+        var status: HTTPResponse.Status
+        var body: String
+        var headers: HTTPFields
+
+        var json: [String: Any] { (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any] ?? [:] }
+        var items: [[String: Any]] { json["items"] as? [[String: Any]] ?? [] }
+        var fieldsWithProblems: [String] { (json["errors"] as? [[String: Any]] ?? []).compactMap { $0["field"] as? String } }
+    }
+
+    /// One request; `body` is encoded as JSON.
+    @discardableResult
+    func call(
+        _ method: HTTPRequest.Method, _ uri: String, token: String, body: [String: Any]? = nil, headers extra: [String: String] = [:]
+    ) async throws -> Reply {
+        var headers: HTTPFields = [.authorization: "Bearer \(token)", .contentType: "application/json"]
+        for (name, value) in extra { headers[HTTPFields.Element.Name(name)!] = value }
+        let buffer = try body.map { ByteBuffer(data: try JSONSerialization.data(withJSONObject: $0)) }
+        return try await client.execute(uri: uri, method: method, headers: headers, body: buffer) { response in
+            Reply(status: response.status, body: String(buffer: response.body), headers: response.headers)
+        }
+    }
+
+    /// Draws district > street > community > grid > building under `prefix` (codes `<prefix>`,
+    /// `<prefix>-S`, `<prefix>-C`, `<prefix>-G`, `<prefix>-B`).
+    func drawPlaces(_ prefix: String) async throws {
+        let admin = try await admin
+        let places: [[String: Any]] = [
+            ["code": prefix, "level": "district", "name": "District \(prefix)"],
+            ["code": "\(prefix)-S", "level": "street", "name": "Street", "parentCode": prefix],
+            ["code": "\(prefix)-C", "level": "community", "name": "Community", "parentCode": "\(prefix)-S", "communityType": "old-city", "workstation": "WS-1"],
+            ["code": "\(prefix)-G", "level": "grid", "name": "Grid", "parentCode": "\(prefix)-C", "boundary": "north of the canal"],
+            ["code": "\(prefix)-B", "level": "building", "name": "Building 1", "parentCode": "\(prefix)-G", "address": "1 Canal Road"],
+        ]
+        for place in places {
+            let reply = try await call(.post, "/api/v1/places", token: admin, body: place)
+            try #require(reply.status == .created, "drawing \(place["code"]!): \(reply.body)")
+        }
+    }
+
+    func createHousehold(building: String, id: UUID = UUID(), token: String? = nil) async throws -> UUID {
+        let bearer: String
+        if let token { bearer = token } else { bearer = try await admin }
+        let reply = try await call(
+            .post, "/api/v1/households", token: bearer, body: ["id": id.uuidString, "buildingCode": building, "address": "Unit 101"])
+        try #require(reply.status == .created, "household: \(reply.body)")
+        return id
+    }
+
+    func createResident(household: UUID, nationalID: String, name: String = "Wang Fang", groups: [String] = [], token: String? = nil) async throws -> UUID {
+        let id = UUID()
+        let bearer: String
+        if let token { bearer = token } else { bearer = try await admin }
+        let reply = try await call(
+            .post, "/api/v1/residents", token: bearer,
+            body: ["id": id.uuidString, "householdId": household.uuidString, "name": name, "nationalId": nationalID, "residency": "registered", "groups": groups])
+        try #require(reply.status == .created, "resident: \(reply.body)")
+        return id
+    }
+
+    func count(_ sql: String) async throws -> Int { try await Stack.count(database, sql) }
+}
+
+/// A valid GB 11643 number for test resident `n` (born 1950-03-07 in Shenzhen Nanshan).
+func testNationalID(_ n: Int) -> String {
+    let body = "440305" + "19500307" + String(format: "%03d", n % 1000)
+    return body + String(NationalID.checkCharacter(for: body.compactMap(\.wholeNumberValue)))
+}
