@@ -1,0 +1,108 @@
+import Contracts
+import Foundation
+import Kafka
+import Logging
+import Messaging
+import PostgresNIO
+import RegistryService
+import ServiceRuntime
+import Storage
+import Testing
+
+extension IntegrationSuite {
+    @Suite struct DistrictIngressDrill {
+        @Test func districtRecordsApplyOnceAndCrossDistrictOrInvalidOnesAreDeadLetteredWithTheReason() async throws {
+            try await RegistryHarness.run { registry in
+                try await registry.drawPlaces("D1")
+                try await registry.drawPlaces("D2")
+                let topic = try await Stack.topic("inbound", partitions: 1)
+                let logger = Stack.logger
+                let producer = try KafkaProducer(config: try Stack.kafka(), logger: logger)
+                let household = UUID(), r1 = UUID(), r2 = UUID()
+                func message(_ district: String, _ type: EventType, _ record: some Encodable & Sendable, subject: UUID, id: UUID = UUID()) throws -> OutgoingMessage {
+                    OutgoingMessage(
+                        event: try DistrictInbound.event(district: district, type: type, subject: subject.uuidString, record: record, id: id),
+                        topic: topic, key: district)
+                }
+                func resident(_ id: UUID, _ n: Int, household: UUID = household, name: String = "Liu Yang") -> DistrictResident {
+                    DistrictResident(id: id, householdId: household, name: name, nationalId: testNationalID(n), residency: "registered", groups: ["unemployed"])
+                }
+                var badID = resident(UUID(), 0)
+                badID.nationalId = "440305195003070000"
+                let firstR1 = try message("D1", DistrictInbound.residentRegistered, resident(r1, 31), subject: r1)
+                let messages: [OutgoingMessage] = [
+                    try message("D1", DistrictInbound.householdRegistered, DistrictHousehold(id: household, buildingCode: "D1-B", address: "Unit 5"), subject: household),
+                    firstR1,
+                    try message("D1", DistrictInbound.residentRegistered, resident(r2, 32), subject: r2),
+                    try message("D2", DistrictInbound.residentRegistered, resident(UUID(), 33), subject: UUID()),  // D2 writing into D1
+                    try message("D1", DistrictInbound.residentRegistered, badID, subject: badID.id),
+                    try message("D1", DistrictInbound.residentRegistered, resident(UUID(), 34, household: UUID()), subject: UUID()),
+                    try message("D2", DistrictInbound.householdRegistered, DistrictHousehold(id: UUID(), buildingCode: "D1-B", address: "x"), subject: UUID()),
+                    try message("D1", DistrictInbound.residentRegistered, resident(r1, 31), subject: r1),  // re-sent, nothing new
+                    try message("D1", DistrictInbound.residentUpdated, resident(r2, 32, name: "Liu Yangyang"), subject: r2),
+                    try message("D1", DistrictInbound.disputeReported, ["summary": "noise"], subject: UUID()),  // the mediation service's
+                    firstR1,  // redelivered: the same event id
+                    try message("D1", DistrictInbound.residentRegistered, resident(UUID(), 31, name: "Impostor"), subject: UUID()),
+                    try message(
+                        "D1", DistrictInbound.roleAssigned,
+                        DistrictRole(id: UUID(), residentId: r1, role: "volunteer", placeCode: "D1-C", details: RoleDetails(skills: ["elder-care"])), subject: r1),
+                ]
+                for message in messages { _ = try await producer.send(message) }
+
+                func consume(group: String, until expected: Int) async throws -> InboxStatistics {
+                    let inbox = InboxConsumer(
+                        database: registry.database,
+                        consumer: try KafkaConsumer(config: try Stack.kafka(), groupID: group, topics: [topic], logger: logger),
+                        deadLetters: DeadLetterPublisher(producer: producer, consumerGroup: group, logger: logger),
+                        handler: DistrictIngress(digest: NationalIDDigest(secret: RegistryHarness.settings.idDigestKey)), logger: logger)
+                    try await withThrowingTaskGroup(of: Void.self) { tasks in
+                        tasks.addTask { try await inbox.run() }
+                        try await Stack.eventually(timeout: .seconds(40), "the topic consumed") { inbox.statistics.consumed >= expected }
+                        tasks.cancelAll()
+                    }
+                    return inbox.statistics
+                }
+                let stats = try await consume(group: Stack.uniqueName("ingress"), until: messages.count)
+                #expect(stats.duplicates == 1)
+                #expect(stats.ignored == 1)
+                #expect(stats.deadLettered == 5)
+
+                #expect(try await registry.count("SELECT count(*) FROM resident") == 2)
+                #expect(try await registry.count("SELECT count(*) FROM resident WHERE name = 'Liu Yangyang'") == 1)
+                let published = try await registry.database.withConnection { connection in
+                    var types: [String] = []
+                    let rows = try await connection.query(
+                        "SELECT event_type FROM outbox WHERE event_type NOT LIKE 'registry.place.%' ORDER BY position", logger: logger)
+                    for try await type in rows.decode(String.self) { types.append(type) }
+                    return types
+                }
+                #expect(
+                    published == [
+                        "registry.household.registered.v1", "registry.resident.registered.v1", "registry.resident.registered.v1",
+                        "registry.resident.updated.v1", "registry.role.assigned.v1",
+                    ])
+
+                let reader = try KafkaConsumer(config: try Stack.kafka(), groupID: Stack.uniqueName("dlq"), topics: [Topic.deadLetter(of: topic)], logger: logger)
+                var letters: [ConsumedMessage] = []
+                let clock = ContinuousClock()
+                let deadline = clock.now.advanced(by: .seconds(30))
+                while letters.count < 5 && clock.now < deadline {
+                    letters += try await reader.poll(maxMessages: 10, timeout: .milliseconds(500))
+                }
+                await reader.close()
+                #expect(letters.map { $0.headers.string(DeadLetterHeader.kind) ?? "-" } == ["out_of_scope", "invalid", "unknown_reference", "out_of_scope", "conflict"])
+                #expect(letters[0].headers.string(DeadLetterHeader.reason)?.contains("outside district:D2") == true)
+                #expect(letters[1].headers.string(DeadLetterHeader.reason)?.contains("nationalId") == true)
+                #expect(letters.allSatisfy { !($0.headers.string(DeadLetterHeader.reason) ?? "").contains(testNationalID(31)) })
+
+                // The whole topic again (a consumer group reset): nothing applies twice, nothing is dead-lettered twice.
+                let outboxBefore = try await registry.count("SELECT count(*) FROM outbox")
+                let again = try await consume(group: Stack.uniqueName("replay"), until: messages.count)
+                #expect(again.deadLettered == 0)
+                #expect(again.applied == 0)
+                #expect(try await registry.count("SELECT count(*) FROM outbox") == outboxBefore)
+                await producer.shutdown()
+            }
+        }
+    }
+}
