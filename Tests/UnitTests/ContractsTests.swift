@@ -90,3 +90,27 @@ struct Greeting: EventPayload, Equatable {
         #expect(Set(Topic.allCases.map(\.name)).count == Topic.allCases.count)
     }
 }
+
+@Suite struct DistrictIngressContract {
+    @Test func aDistrictSourceNamesExactlyOneDistrict() {
+        #expect(DistrictInbound.district(fromSource: "/district/D01") == "D01")
+        #expect(DistrictInbound.district(fromSource: "/district/") == nil)
+        #expect(DistrictInbound.district(fromSource: "/district/D01/extra") == nil)
+        #expect(DistrictInbound.district(fromSource: "/registry") == nil)
+    }
+
+    @Test func everyDocumentedTypeIsWellFormedAndRegistryTypesAreAmongThem() {
+        #expect(DistrictInbound.allTypes.allSatisfy { $0.isWellFormed })
+        #expect(RegistryEventTypes.all.allSatisfy { $0.isWellFormed })
+        #expect(Set(DistrictInbound.registryTypes).isSubset(of: Set(DistrictInbound.allTypes)))
+    }
+
+    @Test func registryEventsNeverCarryAnIDNumberField() throws {
+        let resident = ResidentSnapshot(
+            id: UUID(), householdId: UUID(), name: "Li", birthYear: 1950, residency: "floating", reachableByPhone: false, groups: ["elderly"],
+            location: PlaceLocation(district: "D1"))
+        let json = String(decoding: try EventCoding.encode(ResidentRegistered(resident: resident)), as: UTF8.self)
+        #expect(!json.lowercased().contains("national"))
+        #expect(!json.contains("phone\""))
+    }
+}

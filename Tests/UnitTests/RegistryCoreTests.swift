@@ -1,3 +1,4 @@
+import Contracts
 import Foundation
 import RegistryCore
 import Testing
@@ -71,5 +72,111 @@ import Testing
         #expect(isEligibleBidder(kind: .enterprise, hasLegalPersonStatus: false, registrationAuthority: "market regulation"))
         #expect(!isEligibleBidder(kind: .enterprise, hasLegalPersonStatus: true, registrationAuthority: "  "))
         #expect(!isEligibleBidder(kind: .residentsCommittee, hasLegalPersonStatus: true, registrationAuthority: "x"))
+    }
+}
+
+@Suite struct RecordValidation {
+    static let household = UUID()
+
+    @Test func aFloatingResidentNeedsTheirRegistrationAndARegisteredOneMayNotHaveOne() {
+        #expect(throws: InvalidRecord.self) {
+            try ResidentFacts(
+                id: UUID(), householdId: Self.household, name: "Li", nationalID: NationalIDNumbers.valid("44030519800101001"), phone: nil,
+                residency: "floating", floating: nil, groups: [])
+        }
+        #expect(throws: InvalidRecord.self) {
+            try ResidentFacts(
+                id: UUID(), householdId: Self.household, name: "Li", nationalID: NationalIDNumbers.valid("44030519800101001"), phone: nil,
+                residency: "registered", floating: FloatingRegistration(origin: "Hunan", arrivedOn: "2024-03-01"), groups: [])
+        }
+    }
+
+    @Test func everyProblemOfAResidentIsReportedAtOnceWithItsField() throws {
+        do {
+            _ = try ResidentFacts(
+                id: UUID(), householdId: Self.household, name: "", nationalID: "12345", phone: "call me",
+                residency: "floating", floating: FloatingRegistration(origin: "Hunan", arrivedOn: "2024-02-30", permitExpiresOn: "2023-01-01"),
+                groups: ["elderly", "astronaut"])
+            Issue.record("an invalid resident was accepted")
+        } catch {
+            #expect(error.issues.map(\.field) == ["name", "nationalId", "phone", "floating.arrivedOn", "groups[1]"])
+        }
+    }
+
+    @Test func sensitiveGroupsAreKeptApartFromOrdinaryOnes() throws {
+        let facts = try ResidentFacts(
+            id: UUID(), householdId: Self.household, name: "Zhang", nationalID: NationalIDNumbers.valid("44030519800101001"), phone: "+86 755-1234",
+            residency: "registered", floating: nil, groups: ["mental-illness", "elderly", "low-income", "drug-user"])
+        #expect(facts.ordinaryGroups == ["elderly", "low-income"])
+        #expect(facts.sensitiveGroups == ["drug-user", "mental-illness"])
+    }
+
+    @Test func aPlaceHangsUnderTheLevelAboveAndOnlyCommunitiesHaveATypeAndWorkstation() {
+        #expect(throws: InvalidRecord.self) {
+            try PlaceFacts(code: "D1", level: "district", name: "D", parentCode: "CITY", communityType: nil, workstation: nil, boundary: nil, address: nil)
+        }
+        #expect(throws: InvalidRecord.self) {
+            try PlaceFacts(code: "G1", level: "grid", name: "G", parentCode: nil, communityType: nil, workstation: nil, boundary: nil, address: nil)
+        }
+        #expect(throws: InvalidRecord.self) {
+            try PlaceFacts(code: "C1", level: "community", name: "C", parentCode: "S1", communityType: nil, workstation: nil, boundary: nil, address: nil)
+        }
+        #expect(throws: InvalidRecord.self) {
+            try PlaceFacts(code: "G1", level: "grid", name: "G", parentCode: "C1", communityType: "rural", workstation: "W", boundary: nil, address: nil)
+        }
+        #expect(throws: InvalidRecord.self) {
+            try PlaceFacts(code: "bad code!", level: "street", name: "S", parentCode: "D1", communityType: nil, workstation: nil, boundary: nil, address: nil)
+        }
+        #expect(throws: Never.self) {
+            try PlaceFacts(
+                code: "C-01", level: "community", name: "Canal", parentCode: "S1", communityType: "village-to-residence", workstation: "WS 3",
+                boundary: nil, address: nil)
+        }
+    }
+
+    @Test func rolesCarryTheDetailsTheirWorkNeeds() {
+        let today = CalendarDay("2026-11-23")!
+        func role(_ name: String, level: PlaceLevel?, _ details: RoleDetails) throws(InvalidRecord) -> RoleFacts {
+            try RoleFacts(
+                id: UUID(), residentId: UUID(), role: name, placeCode: level == nil ? nil : "P1", placeLevel: level, details: details, startedOn: nil,
+                today: today)
+        }
+        #expect(throws: InvalidRecord.self) { try role("grid-worker", level: .community, RoleDetails()) }
+        #expect(throws: InvalidRecord.self) { try role("mediator", level: .community, RoleDetails()) }
+        #expect(throws: InvalidRecord.self) { try role("mediator", level: .grid, RoleDetails(mediatorLevel: "community")) }
+        #expect(throws: InvalidRecord.self) { try role("volunteer", level: .community, RoleDetails()) }
+        #expect(throws: InvalidRecord.self) { try role("expert", level: nil, RoleDetails(fields: [])) }
+        #expect(throws: InvalidRecord.self) { try role("grid-worker", level: .grid, RoleDetails(skills: ["cooking"])) }
+        #expect(throws: Never.self) { try role("mediator", level: .street, RoleDetails(mediatorLevel: "street", fullTime: false)) }
+        #expect(throws: Never.self) { try role("volunteer", level: .grid, RoleDetails(skills: ["tutoring"], availability: ["sat 09:00-12:30"])) }
+        #expect(throws: Never.self) { try role("expert", level: nil, RoleDetails(fields: ["law"])) }
+        #expect((try? role("social-worker", level: .district, RoleDetails()))?.startedOn == today)
+    }
+
+    @Test(arguments: [
+        ("mon 09:00-12:00", true), ("sun 00:00-24:00", true), ("sat 9:00-12:00", false), ("fri 12:00-09:00", false),
+        ("someday 09:00-10:00", false), ("tue 09:00", false), ("wed 09:60-10:00", false),
+    ])
+    func availabilitySlotsAreAWeekdayAndATimeRangeThatStartsBeforeItEnds(slot: String, valid: Bool) {
+        #expect(RoleFacts.isAvailabilitySlot(slot) == valid)
+    }
+
+    @Test func calendarDaysAreRealDates() {
+        #expect(CalendarDay("2024-02-29")?.description == "2024-02-29")
+        #expect(CalendarDay("2023-02-29") == nil)
+        #expect(CalendarDay("2024-13-01") == nil)
+        #expect(CalendarDay("24-01-01") == nil)
+        #expect(CalendarDay("2024-01-02")! > CalendarDay("2024-01-01")!)
+    }
+
+    @Test func organisationsAreEligibleToBidByKindStatusAndRegistration() throws {
+        func organisation(_ kind: String, legalPerson: Bool, authority: String?) throws -> OrganisationFacts {
+            try OrganisationFacts(id: UUID(), name: "Org", kind: kind, legalPerson: legalPerson, registrationAuthority: authority, registrationNumber: nil, servesPlace: "D1")
+        }
+        #expect(try organisation("foundation", legalPerson: true, authority: nil).eligibleBidder)
+        #expect(try !organisation("foundation", legalPerson: false, authority: nil).eligibleBidder)
+        #expect(try organisation("enterprise", legalPerson: true, authority: "市场监督管理局").eligibleBidder)
+        #expect(try !organisation("owners-committee", legalPerson: true, authority: "x").eligibleBidder)
+        #expect(throws: InvalidRecord.self) { try organisation("club", legalPerson: true, authority: nil) }
     }
 }
