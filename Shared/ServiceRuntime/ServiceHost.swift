@@ -100,33 +100,24 @@ public enum StartupFailure: Error, CustomStringConvertible {
 /// SIGTERM or SIGINT stops intake (HTTP first), lets consumers finish and commit their batch, lets the
 /// relay finish its round, flushes the producer, and exits 0.
 public enum ServiceHost {
-    public static func main(_ descriptor: ServiceDescriptor) async -> Never {
-        let code = await run(descriptor, environment: ProcessInfo.processInfo.environment)
+    public static func main(_ descriptor: ServiceDescriptor, settingProblems: [ConfigurationProblem] = []) async -> Never {
+        let code = await run(descriptor, environment: ProcessInfo.processInfo.environment, settingProblems: settingProblems)
         exit(code)
     }
 
-    /// Reads a service's own settings from the environment, or prints every problem and exits 78.
-    public static func settings<Settings>(
-        service: String, environment: [String: String] = ProcessInfo.processInfo.environment,
-        read: (inout EnvironmentReader) -> Settings
-    ) -> Settings {
-        var reader = EnvironmentReader(environment)
-        let settings = read(&reader)
-        if !reader.problems.isEmpty {
-            let errors = ConfigurationErrors(service: service, problems: reader.problems)
-            FileHandle.standardError.write(Data((errors.description + "\n").utf8))
-            exit(StartupFailure.configuration(errors).exitCode)
-        }
-        return settings
-    }
-
-    public static func run(_ descriptor: ServiceDescriptor, environment: [String: String]) async -> Int32 {
+    /// `settingProblems` are what the service found wrong with its own settings; they are reported
+    /// together with the runtime's, so an operator sees everything wrong with a deployment at once.
+    public static func run(
+        _ descriptor: ServiceDescriptor, environment: [String: String], settingProblems: [ConfigurationProblem] = []
+    ) async -> Int32 {
         let configuration: RuntimeConfiguration
-        do {
+        do throws(ConfigurationErrors) {
             configuration = try RuntimeConfiguration.load(service: descriptor.name, schema: descriptor.schema, environment: environment)
+            if !settingProblems.isEmpty { throw ConfigurationErrors(service: descriptor.name, problems: []) }
         } catch {
-            FileHandle.standardError.write(Data((error.description + "\n").utf8))
-            return StartupFailure.configuration(error).exitCode
+            let errors = ConfigurationErrors(service: descriptor.name, problems: error.problems + settingProblems)
+            FileHandle.standardError.write(Data((errors.description + "\n").utf8))
+            return StartupFailure.configuration(errors).exitCode
         }
         LoggingSetup.bootstrap(format: configuration.logFormat, level: configuration.logLevel)
         MetricsSetup.bootstrap()

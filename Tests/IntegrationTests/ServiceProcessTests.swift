@@ -50,6 +50,9 @@ extension IntegrationSuite {
                 #expect(ended.stderr.contains(variable), "\(variable) not named in: \(ended.stderr)")
             }
             #expect(ended.stderr.contains("HTTP_PORT must be a whole number, got 'not-a-port'"))
+            if service == "registry" {
+                #expect(ended.stderr.contains("REGISTRY_ID_DIGEST_KEY"), "the registry's own setting is reported with the rest")
+            }
         }
 
         @Test func anUnreachableBrokerEndsTheStartWithExitCode69InsteadOfHanging() async throws {

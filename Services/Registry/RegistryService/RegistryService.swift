@@ -33,7 +33,8 @@ public enum RegistryService {
 
     /// Reads the registry's settings and runs the service; exits 78 when a setting is missing or bad.
     public static func main() async -> Never {
-        let settings = ServiceHost.settings(service: name) { RegistrySettings(reading: &$0) }
-        await ServiceHost.main(descriptor(settings: settings))
+        var environment = EnvironmentReader()
+        let settings = RegistrySettings(reading: &environment)
+        await ServiceHost.main(descriptor(settings: settings), settingProblems: environment.problems)
     }
 }
