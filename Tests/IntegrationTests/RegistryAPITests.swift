@@ -195,6 +195,11 @@ extension IntegrationSuite {
                     .get, "/api/v1/residents?group=community-correction", token: worker, headers: ["X-Access-Reason": "monthly review"])
                 #expect(byGroup.items.count == 1)
 
+                // A grid worker corrects the phone of that resident: allowed, and the sensitive group stays.
+                let corrected = try await registry.call(.patch, "/api/v1/residents/\(sensitive)", token: gridWorker, body: ["phone": "13800000000"])
+                #expect(corrected.status == .ok, "\(corrected.body)")
+                #expect(try await registry.count("SELECT count(*) FROM resident WHERE sensitive_groups = '{community-correction}'") == 1)
+
                 // Acting for a resident at the counter is on the record.
                 let counter = try await registry.call(
                     .patch, "/api/v1/residents/\(sensitive)", token: worker, body: ["phone": "0755-1234567"],

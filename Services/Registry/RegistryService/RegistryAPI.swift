@@ -350,6 +350,12 @@ struct RegistryAPI: Sendable {
         }
     }
 
+    /// The sensitive groups a partial update carries over: only for those who may write them (for the
+    /// others the store keeps them as they are; naming them would be refused and would disclose them).
+    private func sensitiveKept(_ current: ResidentRecord, by actor: RegistryActor) -> [String] {
+        sensitiveWriters.contains(actor.role) ? current.sensitiveGroups : []
+    }
+
     private func writeResident(
         _ facts: ResidentFacts, mode: WriteMode, actor: RegistryActor, reason: String? = nil, now: Date, on connection: PostgresConnection
     ) async throws -> ResidentRecord {
@@ -383,7 +389,7 @@ struct RegistryAPI: Sendable {
             let facts = try validated { () throws(InvalidRecord) in
                 try ResidentFacts(
                     id: id, householdId: current.householdId, name: patch.name ?? current.name, nationalID: patch.nationalId, phone: patch.phone ?? current.phone,
-                    residency: residency, floating: floating, groups: patch.groups ?? (current.groups + current.sensitiveGroups), today: now)
+                    residency: residency, floating: floating, groups: patch.groups ?? (current.groups + sensitiveKept(current, by: actor)), today: now)
             }
             let record = try await writeResident(facts, mode: .update, actor: actor, now: now, on: connection)
             return try APIResult(.ok, ResidentView(record))
@@ -404,7 +410,7 @@ struct RegistryAPI: Sendable {
                 try ResidentFacts(
                     id: id, householdId: move.householdId, name: current.name, nationalID: nil, phone: current.phone, residency: current.residency,
                     floating: current.floating.map { FloatingRegistration(origin: $0.origin, arrivedOn: $0.arrivedOn, permitNumber: $0.permitNumber, permitExpiresOn: $0.permitExpiresOn, purpose: $0.purpose) },
-                    groups: current.groups + current.sensitiveGroups, today: now)
+                    groups: current.groups + sensitiveKept(current, by: actor), today: now)
             }
             let record = try await writeResident(facts, mode: .update, actor: actor, reason: move.reason, now: now, on: connection)
             return try APIResult(.ok, ResidentView(record))
