@@ -33,6 +33,7 @@ public struct DistrictIngress: InboxHandler {
     public func apply(_ events: [InboundEvent], on connection: PostgresConnection, logger: Logger) async throws {
         let now = clock()
         var rejections: [EventRejection] = []
+        var tally: [(record: String, outcomes: [String: Int])] = []
         for run in Self.runs(events) {
             guard let district = DistrictInbound.district(fromSource: run.source) else {
                 rejections += run.events.map {
@@ -43,66 +44,73 @@ public struct DistrictIngress: InboxHandler {
                 continue
             }
             let actor = RegistryActor.district(district)
-            rejections += try await apply(run, actor: actor, now: now, on: connection, logger: logger)
+            let (refused, counts) = try await apply(run, actor: actor, now: now, on: connection, logger: logger)
+            let record = run.type.family.split(separator: ".").dropFirst().first.map(String.init) ?? "unknown"
+            if !refused.isEmpty {
+                Counter(label: "registry_ingress_records_total", dimensions: [("record", record), ("outcome", "rejected")]).increment(by: refused.count)
+            }
+            rejections += refused
+            tally.append((record, counts))
         }
         for rejection in rejections {
-            Counter(label: "registry_ingress_records_total", dimensions: [("outcome", "rejected")]).increment()
             logger.warning(
                 "district record rejected",
                 metadata: ["event.id": "\(rejection.eventID)", "reason.kind": "\(rejection.reason.kind)", "reason": "\(rejection.reason.detail)"])
         }
         if !rejections.isEmpty { throw EventRejections(rejections: rejections) }
+        // Counted only once the batch stands: a batch retried without its rejected events is counted once.
+        for (record, outcomes) in tally {
+            for (outcome, count) in outcomes {
+                Counter(label: "registry_ingress_records_total", dimensions: [("record", record), ("outcome", outcome)]).increment(by: count)
+            }
+        }
     }
 
-    /// Applies one run; returns the rejections.
-    private func apply(_ run: Run, actor: RegistryActor, now: Date, on connection: PostgresConnection, logger: Logger) async throws -> [EventRejection] {
+    /// Applies one run; returns the rejections and how many records came to each outcome.
+    private func apply(
+        _ run: Run, actor: RegistryActor, now: Date, on connection: PostgresConnection, logger: Logger
+    ) async throws -> ([EventRejection], [String: Int]) {
         let type = run.type
         let mode: WriteMode = [DistrictInbound.householdUpdated, DistrictInbound.residentUpdated, DistrictInbound.organisationUpdated].contains(type) ? .update : .upsert
         var rejections: [EventRejection] = []
-        func reject(_ event: InboundEvent, _ error: RegistryError) {
-            rejections.append(EventRejection(eventID: event.event.id, reason: error.deadLetterReason))
+        var outcomes: [String: Int] = [:]
+        func count<Snapshot>(_ result: Result<WriteOutcome<Snapshot>, RegistryError>, of event: InboundEvent) -> EventRejection? {
+            switch result {
+            case .success(let outcome):
+                outcomes[outcome.label, default: 0] += 1
+                return nil
+            case .failure(let error): return EventRejection(eventID: event.event.id, reason: error.deadLetterReason)
+            }
         }
         switch type {
         case DistrictInbound.householdRegistered, DistrictInbound.householdUpdated:
             var accepted: [(InboundEvent, HouseholdFacts)] = []
             for event in run.events {
-                do {
+                rejections += try await Self.attempt(event) {
                     let record = try event.decodeRecord(DistrictHousehold.self)
                     accepted.append((event, try validated { () throws(InvalidRecord) in try HouseholdFacts(record) }))
-                } catch let rejection as EventRejection {
-                    rejections.append(rejection)
-                } catch let error as RegistryError {
-                    reject(event, error)
                 }
             }
             for chunk in chunksWithUniqueKeys(accepted, key: \.1.id) {
                 let results = try await HouseholdStore(logger: logger).write(chunk.map(\.1), mode: mode, actor: actor, now: now, on: connection)
-                for ((event, _), result) in zip(chunk, results) {
-                    count(result, type: "household", reject: { reject(event, $0) })
-                }
+                rejections += zip(chunk, results).compactMap { count($1, of: $0.0) }
             }
         case DistrictInbound.residentRegistered, DistrictInbound.residentUpdated:
             var accepted: [(InboundEvent, ResidentFacts)] = []
             for event in run.events {
-                do {
+                rejections += try await Self.attempt(event) {
                     let record = try event.decodeRecord(DistrictResident.self)
                     accepted.append((event, try validated { () throws(InvalidRecord) in try ResidentFacts(record, today: now) }))
-                } catch let rejection as EventRejection {
-                    rejections.append(rejection)
-                } catch let error as RegistryError {
-                    reject(event, error)
                 }
             }
             for chunk in chunksWithUniqueKeys(accepted, key: \.1.id) {
                 let results = try await ResidentStore(logger: logger, digest: digest).write(
                     chunk.map(\.1), mode: mode, actor: actor, now: now, on: connection)
-                for ((event, _), result) in zip(chunk, results) {
-                    count(result, type: "resident", reject: { reject(event, $0) })
-                }
+                rejections += zip(chunk, results).compactMap { count($1, of: $0.0) }
             }
         case DistrictInbound.organisationRegistered, DistrictInbound.organisationUpdated:
             for event in run.events {
-                do {
+                rejections += try await Self.attempt(event) {
                     let record = try event.decodeRecord(DistrictOrganisation.self)
                     let facts = try validated { () throws(InvalidRecord) in
                         try OrganisationFacts(
@@ -110,53 +118,44 @@ public struct DistrictIngress: InboxHandler {
                             registrationAuthority: record.registrationAuthority, registrationNumber: record.registrationNumber,
                             servesPlace: record.servesPlace)
                     }
-                    count(.success(try await OrganisationStore(logger: logger).write(facts, mode: mode, actor: actor, now: now, on: connection)), type: "organisation") { _ in }
-                } catch let rejection as EventRejection {
-                    rejections.append(rejection)
-                } catch let error as RegistryError {
-                    reject(event, error)
+                    let outcome = try await OrganisationStore(logger: logger).write(facts, mode: mode, actor: actor, now: now, on: connection)
+                    _ = count(.success(outcome), of: event)
                 }
             }
         case DistrictInbound.roleAssigned:
             for event in run.events {
-                do {
+                rejections += try await Self.attempt(event) {
                     let record = try event.decodeRecord(DistrictRole.self)
-                    count(.success(try await RoleStore(logger: logger).assign(record, mode: .upsert, actor: actor, now: now, on: connection)), type: "role") { _ in }
-                } catch let rejection as EventRejection {
-                    rejections.append(rejection)
-                } catch let error as RegistryError {
-                    reject(event, error)
+                    let outcome = try await RoleStore(logger: logger).assign(record, mode: .upsert, actor: actor, now: now, on: connection)
+                    _ = count(.success(outcome), of: event)
                 }
             }
         case DistrictInbound.roleEnded:
             for event in run.events {
-                do {
+                rejections += try await Self.attempt(event) {
                     let record = try event.decodeRecord(DistrictRoleEnd.self)
-                    count(.success(try await RoleStore(logger: logger).end(record.id, reason: record.reason, endedOn: record.endedOn, actor: actor, now: now, on: connection)), type: "role") { _ in }
-                } catch let rejection as EventRejection {
-                    rejections.append(rejection)
-                } catch let error as RegistryError {
-                    reject(event, error)
+                    let outcome = try await RoleStore(logger: logger).end(
+                        record.id, reason: record.reason, endedOn: record.endedOn, actor: actor, now: now, on: connection)
+                    _ = count(.success(outcome), of: event)
                 }
             }
         default:
             break
         }
-        return rejections
+        return (rejections, outcomes)
     }
 
-    private func count<Snapshot>(_ result: Result<WriteOutcome<Snapshot>, RegistryError>, type: String, reject: (RegistryError) -> Void) {
-        let outcome: String
-        switch result {
-        case .success(.created): outcome = "created"
-        case .success(.updated): outcome = "updated"
-        case .success(.moved): outcome = "moved"
-        case .success(.unchanged): outcome = "unchanged"
-        case .failure(let error):
-            reject(error)
-            return
+    /// Runs `body` for one event: a rejection or a registry error becomes that event's rejection; any
+    /// other error is transient and fails the batch.
+    private static func attempt(_ event: InboundEvent, _ body: () async throws -> Void) async throws -> [EventRejection] {
+        do {
+            try await body()
+            return []
+        } catch let rejection as EventRejection {
+            return [rejection]
+        } catch let error as RegistryError {
+            return [EventRejection(eventID: event.event.id, reason: error.deadLetterReason)]
         }
-        Counter(label: "registry_ingress_records_total", dimensions: [("record", type), ("outcome", outcome)]).increment()
     }
 
     /// Consecutive events of one type from one source.

@@ -30,7 +30,15 @@ enum WriteOutcome<Snapshot: Sendable>: Sendable {
         }
     }
 
-    var isCreated: Bool { if case .created = self { true } else { false } }
+    /// For metrics.
+    var label: String {
+        switch self {
+        case .created: "created"
+        case .updated: "updated"
+        case .moved: "moved"
+        case .unchanged: "unchanged"
+        }
+    }
 }
 
 struct HouseholdRecord: Sendable {
@@ -61,13 +69,9 @@ struct HouseholdStore: Sendable {
     let logger: Logger
 
     func find(ids: [UUID], lock: Bool = false, on connection: PostgresConnection) async throws -> [UUID: HouseholdRecord] {
-        guard !ids.isEmpty else { return [:] }
-        let rows = try await connection.query(
-            PostgresQuery(
-                unsafeSQL: "SELECT \(HouseholdRecord.columns) FROM household WHERE id = ANY($1)\(lock ? " ORDER BY id FOR UPDATE" : "")",
-                binds: binds(ids)),
-            logger: logger)
-        return Dictionary(uniqueKeysWithValues: try await rows.collect(HouseholdRecord.init).map { ($0.id, $0) })
+        try await rows(
+            of: "household", columns: HouseholdRecord.columns, ids: ids, lock: lock, logger: logger, on: connection, id: \.id,
+            make: HouseholdRecord.init)
     }
 
     /// Writes `records` (ids unique within the call); each gets its outcome or the reason it was refused.
@@ -90,13 +94,12 @@ struct HouseholdStore: Sendable {
                 }
                 try actor.requireScope(building.path.scopePath, kind: "building", id: building.code)
                 let record = HouseholdRecord(id: facts.id, address: facts.address, path: building.path)
-                switch (existing[facts.id], mode) {
-                case (nil, .update): throw .notFound(kind: "household", id: facts.id.uuidString.lowercased())
-                case (nil, _):
+                try mode.check(exists: existing[facts.id] != nil, kind: "household", id: facts.id)
+                switch existing[facts.id] {
+                case nil:
                     inserts.append(record)
                     results.append(.success(.created(record.snapshot)))
-                case (.some, .create): throw .alreadyExists(kind: "household", id: facts.id.uuidString.lowercased())
-                case (.some(let old), _):
+                case .some(let old):
                     try actor.requireScope(old.path.scopePath, kind: "household", id: facts.id.uuidString.lowercased())
                     if old.path.building != record.path.building {
                         moves.append((record, old.path))

@@ -100,17 +100,14 @@ struct OrganisationStore: Sendable {
         }
         let record = OrganisationRecord(facts, path: path)
         let old = try await find(facts.id, lock: true, on: connection)
-        switch (old, mode) {
-        case (nil, .update): throw RegistryError.notFound(kind: "organisation", id: id)
-        case (.some, .create): throw RegistryError.alreadyExists(kind: "organisation", id: id)
-        case (.some(let old), _):
+        try mode.check(exists: old != nil, kind: "organisation", id: facts.id)
+        if let old {
             if let oldPath = old.path {
                 try actor.requireScope(oldPath.scopePath, kind: "organisation", id: id)
             } else if actor.scope.level != .city {
                 throw RegistryError.outOfScope(scope: actor.scope.description, kind: "organisation", id: id, place: "the whole city")
             }
             guard old != record else { return .unchanged(old) }
-        case (nil, _): break
         }
         try await connection.query(
             """

@@ -1,5 +1,6 @@
 import Contracts
 import Foundation
+import Logging
 import Messaging
 import PostgresNIO
 import ServiceRuntime
@@ -63,5 +64,29 @@ struct PathColumns: Sendable, Hashable {
 
     func json() -> String {
         (try? String(decoding: EventCoding.encode(location), as: UTF8.self)) ?? "{}"
+    }
+}
+
+/// Rows of `table` with the given ids, keyed by id; `lock` takes their row locks in id order (so two
+/// writers of overlapping batches cannot deadlock).
+func rows<Record>(
+    of table: String, columns: String, ids: [UUID], lock: Bool, logger: Logger, on connection: PostgresConnection,
+    id: (Record) -> UUID, make: (PostgresRandomAccessRow) throws -> Record
+) async throws -> [UUID: Record] {
+    guard !ids.isEmpty else { return [:] }
+    let result = try await connection.query(
+        PostgresQuery(unsafeSQL: "SELECT \(columns) FROM \(table) WHERE id = ANY($1)\(lock ? " ORDER BY id FOR UPDATE" : "")", binds: binds(ids)),
+        logger: logger)
+    return Dictionary(uniqueKeysWithValues: try await result.collect(make).map { (id($0), $0) })
+}
+
+extension WriteMode {
+    /// Whether a record may be written given whether it exists: an update needs it, a create must not find it.
+    func check(exists: Bool, kind: String, id: UUID) throws(RegistryError) {
+        switch (exists, self) {
+        case (false, .update): throw .notFound(kind: kind, id: id.uuidString.lowercased())
+        case (true, .create): throw .alreadyExists(kind: kind, id: id.uuidString.lowercased())
+        default: break
+        }
     }
 }

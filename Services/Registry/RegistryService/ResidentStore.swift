@@ -86,13 +86,9 @@ struct ResidentStore: Sendable {
     let digest: NationalIDDigest
 
     func find(ids: [UUID], lock: Bool = false, on connection: PostgresConnection) async throws -> [UUID: ResidentRecord] {
-        guard !ids.isEmpty else { return [:] }
-        let rows = try await connection.query(
-            PostgresQuery(
-                unsafeSQL: "SELECT \(ResidentRecord.columns) FROM resident WHERE id = ANY($1)\(lock ? " ORDER BY id FOR UPDATE" : "")",
-                binds: binds(ids)),
-            logger: logger)
-        return Dictionary(uniqueKeysWithValues: try await rows.collect(ResidentRecord.init).map { ($0.id, $0) })
+        try await rows(
+            of: "resident", columns: ResidentRecord.columns, ids: ids, lock: lock, logger: logger, on: connection, id: \.id,
+            make: ResidentRecord.init)
     }
 
     /// Writes `records` (ids unique within the call). A record without a national ID keeps the stored
@@ -122,12 +118,8 @@ struct ResidentStore: Sendable {
                 }
                 try actor.requireScope(household.path.scopePath, kind: "household", id: facts.householdId.uuidString.lowercased())
                 let old = existing[facts.id]
-                switch (old, mode) {
-                case (nil, .update): throw .notFound(kind: "resident", id: id)
-                case (.some, .create): throw .alreadyExists(kind: "resident", id: id)
-                case (.some(let old), _): try actor.requireScope(old.path.scopePath, kind: "resident", id: id)
-                default: break
-                }
+                try mode.check(exists: old != nil, kind: "resident", id: facts.id)
+                if let old { try actor.requireScope(old.path.scopePath, kind: "resident", id: id) }
                 if let digestHex {
                     let owner = claimed[digestHex] ?? owners[digestHex]
                     if let owner, owner != facts.id { throw .duplicateNationalID(field: "nationalId", existingResident: owner) }

@@ -102,17 +102,14 @@ struct RoleStore: Sendable {
         }
         let new = RoleRecord(facts, personName: person, path: place?.path)
         let old = try await find(record.id, lock: true, on: connection)
-        switch (old, mode) {
-        case (nil, .update): throw RegistryError.notFound(kind: "role", id: id)
-        case (.some, .create): throw RegistryError.alreadyExists(kind: "role", id: id)
-        case (.some(let old), _):
+        try mode.check(exists: old != nil, kind: "role", id: record.id)
+        if let old {
             if let path = old.path { try actor.requireScope(path.scopePath, kind: "role", id: id) }
             guard old.endedOn == nil else { throw RegistryError.conflict("Role \(id) has ended; assign a new role instead.") }
             guard old.residentId == new.residentId, old.role == new.role else {
                 throw RegistryError.conflict("Role \(id) belongs to another person or is another role; assign a new role id.")
             }
             guard old != new else { return .unchanged(old) }
-        case (nil, _): break
         }
         let details = String(decoding: try EventCoding.encode(new.details), as: UTF8.self)
         try await connection.query(
