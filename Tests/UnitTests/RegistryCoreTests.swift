@@ -177,6 +177,8 @@ import Testing
         #expect(try !organisation("foundation", legalPerson: false, authority: nil).eligibleBidder)
         #expect(try organisation("enterprise", legalPerson: true, authority: "市场监督管理局").eligibleBidder)
         #expect(try !organisation("owners-committee", legalPerson: true, authority: "x").eligibleBidder)
+        #expect(try organisation("property-company", legalPerson: true, authority: "市场监督管理局").eligibleBidder)
+        #expect(try !organisation("property-company", legalPerson: true, authority: nil).eligibleBidder)
         #expect(throws: InvalidRecord.self) { try organisation("club", legalPerson: true, authority: nil) }
     }
 }

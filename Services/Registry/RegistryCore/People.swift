@@ -73,10 +73,12 @@ public enum OrganisationKind: String, Codable, Sendable, CaseIterable {
 }
 
 /// Who may bid for purchased services (001): social organisations with independent legal-person status,
-/// and enterprises or institutions registered with the commerce or industry authority.
+/// and enterprises (property companies among them) or institutions registered with the commerce or
+/// industry authority.
 public func isEligibleBidder(kind: OrganisationKind, hasLegalPersonStatus: Bool, registrationAuthority: String?) -> Bool {
     if kind.isSocialOrganisation { return hasLegalPersonStatus }
-    if kind == .enterprise || kind == .institution {
+    // A property company (物业) is an enterprise in law.
+    if kind == .enterprise || kind == .institution || kind == .propertyCompany {
         return !(registrationAuthority ?? "").trimmingCharacters(in: .whitespaces).isEmpty
     }
     return false
