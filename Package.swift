@@ -150,6 +150,17 @@ let package = Package(
             path: "bench/MessagingBench",
             swiftSettings: strict
         ),
+        // A district's bulk import through the registry, end to end, beside COPY; `bench/registry-ingress.sh` runs it.
+        .executableTarget(
+            name: "registry-ingress-bench",
+            dependencies: [
+                "RegistryService", "RegistryCore", "ServiceRuntime", "Messaging", "Kafka", "Storage", "Contracts",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "bench/RegistryIngressBench",
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "UnitTests",
             dependencies: [
