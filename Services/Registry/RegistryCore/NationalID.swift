@@ -53,12 +53,19 @@ public struct NationalID: Sendable, Hashable {
         return checkCharacters[sum % 11]
     }
 
+    /// Made once: building a calendar and looking up its time zone costs more than the rest of a check,
+    /// and a district import checks hundreds of thousands of numbers.
+    static let calendar: Calendar = {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "Asia/Shanghai")!
+        return calendar
+    }()
+
     static func birthDate(digits: [Int]) -> Date? {
         func number(_ range: Range<Int>) -> Int { digits[range].reduce(0) { $0 * 10 + $1 } }
         let year = number(6..<10), month = number(10..<12), day = number(12..<14)
         guard year >= 1900 else { return nil }
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "Asia/Shanghai")!
+        let calendar = Self.calendar
         let components = DateComponents(year: year, month: month, day: day)
         guard let date = calendar.date(from: components),
             calendar.dateComponents([.year, .month, .day], from: date) == DateComponents(year: year, month: month, day: day)
