@@ -115,10 +115,12 @@ let package = Package(
     ]
     + [
         // The registry's domain rules, free of I/O.
-        .target(name: "RegistryCore", dependencies: ["Contracts"], path: "Services/Registry/RegistryCore", swiftSettings: strict)
+        .target(name: "RegistryCore", dependencies: ["Contracts"], path: "Services/Registry/RegistryCore", swiftSettings: strict),
+        // People's mediation: the case lifecycle, deadlines and routing, free of I/O.
+        .target(name: "MediationCore", path: "Services/Mediation/MediationCore", swiftSettings: strict),
     ]
     + service("Registry", library: "RegistryService", executable: "registry", core: ["RegistryCore"])
-    + service("Mediation", library: "MediationService", executable: "mediation")
+    + service("Mediation", library: "MediationService", executable: "mediation", core: ["MediationCore"])
     + service("VolunteerMatching", library: "VolunteerMatchingService", executable: "volunteer-matching")
     + service("Bidding", library: "BiddingService", executable: "bidding")
     + [
@@ -164,7 +166,7 @@ let package = Package(
         .testTarget(
             name: "UnitTests",
             dependencies: [
-                "Kafka", "Contracts", "Storage", "Messaging", "ServiceRuntime", "RegistryCore",
+                "Kafka", "Contracts", "Storage", "Messaging", "ServiceRuntime", "RegistryCore", "MediationCore",
                 "RegistryService", "MediationService", "VolunteerMatchingService", "BiddingService",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
