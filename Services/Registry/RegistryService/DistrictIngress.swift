@@ -52,10 +52,15 @@ public struct DistrictIngress: InboxHandler {
             rejections += refused
             tally.append((record, counts))
         }
+        let subjects = Dictionary(events.map { ($0.event.id, ($0.event.subject ?? "-", $0.event.source)) }) { first, _ in first }
         for rejection in rejections {
+            let (subject, source) = subjects[rejection.eventID] ?? ("-", "-")
             logger.warning(
                 "district record rejected",
-                metadata: ["event.id": "\(rejection.eventID)", "reason.kind": "\(rejection.reason.kind)", "reason": "\(rejection.reason.detail)"])
+                metadata: [
+                    "event.id": "\(rejection.eventID)", "aggregate.id": "\(subject)", "event.source": "\(source)",
+                    "reason.kind": "\(rejection.reason.kind)", "reason": "\(rejection.reason.detail)",
+                ])
         }
         if !rejections.isEmpty { throw EventRejections(rejections: rejections) }
         // Counted only once the batch stands: a batch retried without its rejected events is counted once.
