@@ -17,16 +17,7 @@ while (($#)); do
     esac
 done
 
-"$ROOT/scripts/setup.sh"
-started=0
-if ! "$ROOT/scripts/stack.sh" status >/dev/null 2>&1; then
-    started=1
-    "$ROOT/scripts/stack.sh" start
-fi
-cleanup() { ((started)) && "$ROOT/scripts/stack.sh" stop >/dev/null || true; }
-trap cleanup EXIT
-# shellcheck source=/dev/null
-source "$STATE_DIR/stack.env"
+bench_stack_up
 
 log_step "swift build -c release (registry-ingress-bench)"
 swift build -c release --product registry-ingress-bench

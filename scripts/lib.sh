@@ -185,3 +185,17 @@ services_stop() {
     rm -f "$PIDS_DIR"/*.pid
     return 0
 }
+
+# For the benchmark scripts: install what is missing, start the local stack unless one runs (and
+# stop it on exit if this script started it), and load its connection settings.
+bench_stack_up() {
+    "$ROOT/scripts/setup.sh"
+    BENCH_STARTED_STACK=0
+    if ! "$ROOT/scripts/stack.sh" status >/dev/null 2>&1; then
+        BENCH_STARTED_STACK=1
+        "$ROOT/scripts/stack.sh" start
+    fi
+    trap 'if ((BENCH_STARTED_STACK)); then "$ROOT/scripts/stack.sh" stop >/dev/null || true; fi' EXIT
+    # shellcheck source=/dev/null
+    source "$STATE_DIR/stack.env"
+}
