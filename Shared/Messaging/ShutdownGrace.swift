@@ -1,10 +1,10 @@
 import ServiceLifecycle
 
 /// Pauses that respect graceful shutdown.
-enum ShutdownGrace {
+public enum ShutdownGrace {
     /// Sleeps for `duration`, or less once graceful shutdown has begun (or the task is cancelled).
     /// `Task.sleep` alone only ends early on cancellation and would hold up the stop.
-    static func pause(_ duration: Duration) async {
+    public static func pause(_ duration: Duration) async {
         let clock = ContinuousClock()
         let end = clock.now.advanced(by: duration)
         while !Task.isShuttingDownGracefully && !Task.isCancelled {

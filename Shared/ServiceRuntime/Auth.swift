@@ -121,6 +121,13 @@ public struct Principal: Sendable, Hashable {
     public var scope: Scope
     public var name: String?
 
+    public init(subject: String, role: Role, scope: Scope, name: String? = nil) {
+        self.subject = subject
+        self.role = role
+        self.scope = scope
+        self.name = name
+    }
+
     /// Throws 403 unless the caller's scope includes `place`.
     public func requireScope(covering place: PlacePath, action: String) throws(ProblemDetails) {
         guard scope.covers(place) else {

@@ -16,10 +16,13 @@ public struct ServiceDescriptor: Sendable {
     public var consumers: [ConsumerDescriptor]
     public var openAPI: String
     public var routes: @Sendable (RouterGroup<AppContext>, ServiceDependencies) -> Void
+    /// Long-running work of the service's own (a deadline watcher, ...), run beside the consumers.
+    public var workers: @Sendable (ServiceDependencies) -> [any Service]
 
     public init(
         name: String, schema: String, migrations: [Migration], consumers: [ConsumerDescriptor] = [], openAPI: String,
-        routes: @escaping @Sendable (RouterGroup<AppContext>, ServiceDependencies) -> Void = { _, _ in }
+        routes: @escaping @Sendable (RouterGroup<AppContext>, ServiceDependencies) -> Void = { _, _ in },
+        workers: @escaping @Sendable (ServiceDependencies) -> [any Service] = { _ in [] }
     ) {
         self.name = name
         self.schema = schema
@@ -27,6 +30,7 @@ public struct ServiceDescriptor: Sendable {
         self.consumers = consumers
         self.openAPI = openAPI
         self.routes = routes
+        self.workers = workers
     }
 }
 
@@ -193,7 +197,7 @@ public enum ServiceHost {
                 configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: descriptor.name),
                 logger: logger)
 
-            let services: [any Service] = [producer, relay] + consumers + [app]
+            let services: [any Service] = [producer, relay] + consumers + descriptor.workers(dependencies) + [app]
             var groupConfiguration = ServiceGroupConfiguration(
                 services: services.map { .init(service: $0) },
                 gracefulShutdownSignals: [.sigterm, .sigint],

@@ -1,3 +1,4 @@
+import MediationCore
 import Storage
 
 /// The mediation service's tables in schema `mediation`.
@@ -45,5 +46,105 @@ enum MediationSchema {
                 );
                 CREATE INDEX mediator_place ON mediator (level, place_code) WHERE active;
                 """),
+        Migration(
+            version: "2002_mediation_cases",
+            sql: """
+                CREATE TABLE dispute_case (
+                    id                uuid PRIMARY KEY,
+                    category          text NOT NULL,
+                    severity          text NOT NULL CHECK (severity IN ('minor', 'major')),
+                    channel           text NOT NULL,
+                    description       text NOT NULL,
+                    special_needs     text[] NOT NULL DEFAULT '{}',
+                    grid_code         text NOT NULL,
+                    grid_version      integer NOT NULL,
+                    community_code    text NOT NULL,
+                    street_code       text NOT NULL,
+                    district_code     text NOT NULL,
+                    status            text NOT NULL,
+                    level             text NOT NULL CHECK (level IN ('community', 'street', 'district')),
+                    -- the community, street or district code of the level holding the case
+                    held_by           text NOT NULL,
+                    mediator_role_id  uuid,
+                    agreement_holds   boolean,
+                    agreement         text,
+                    reported_at       timestamptz NOT NULL,
+                    -- set while the case is open; the watcher escalates past it
+                    deadline_at       timestamptz,
+                    reported_by       text NOT NULL,
+                    -- the district event a case came from, so a redelivered report makes no second case
+                    source_event_id   uuid UNIQUE,
+                    created_at        timestamptz NOT NULL DEFAULT now(),
+                    updated_at        timestamptz NOT NULL DEFAULT now()
+                );
+                CREATE INDEX dispute_case_overdue ON dispute_case (deadline_at) WHERE deadline_at IS NOT NULL;
+                CREATE INDEX dispute_case_community ON dispute_case (community_code, id);
+                CREATE INDEX dispute_case_street ON dispute_case (street_code, id);
+                CREATE INDEX dispute_case_district ON dispute_case (district_code, id);
+                CREATE INDEX dispute_case_mediator ON dispute_case (mediator_role_id) WHERE deadline_at IS NOT NULL;
+
+                CREATE TABLE case_party (
+                    case_id          uuid NOT NULL REFERENCES dispute_case (id),
+                    position         integer NOT NULL,
+                    resident_id      uuid,
+                    organisation_id  uuid,
+                    name             text NOT NULL,
+                    contact          text,
+                    PRIMARY KEY (case_id, position)
+                );
+
+                -- Every transition: who, when, why, from what to what.
+                CREATE TABLE case_transition (
+                    id           bigserial PRIMARY KEY,
+                    case_id      uuid NOT NULL REFERENCES dispute_case (id),
+                    action       text NOT NULL,
+                    from_status  text,
+                    to_status    text NOT NULL,
+                    from_level   text,
+                    to_level     text NOT NULL,
+                    actor        text NOT NULL,
+                    reason       text,
+                    at           timestamptz NOT NULL
+                );
+                CREATE INDEX case_transition_case ON case_transition (case_id, id);
+
+                -- Deadlines are policy, kept where operators change them.
+                CREATE TABLE deadline_rule (
+                    category         text NOT NULL,
+                    severity         text NOT NULL,
+                    level            text NOT NULL,
+                    kind             text NOT NULL CHECK (kind IN ('same-day', 'within')),
+                    hours            integer NOT NULL CHECK (hours > 0),
+                    late_after_hour  integer NOT NULL CHECK (late_after_hour BETWEEN 0 AND 24),
+                    PRIMARY KEY (category, severity, level)
+                );
+                INSERT INTO deadline_rule (category, severity, level, kind, hours, late_after_hour) VALUES
+                \(defaultRules);
+
+                -- A missed deadline, counted against the level that held the case.
+                CREATE TABLE deadline_miss (
+                    id           bigserial PRIMARY KEY,
+                    case_id      uuid NOT NULL REFERENCES dispute_case (id),
+                    level        text NOT NULL,
+                    held_by      text NOT NULL,
+                    deadline_at  timestamptz NOT NULL,
+                    detected_at  timestamptz NOT NULL
+                );
+                CREATE INDEX deadline_miss_held_by ON deadline_miss (held_by, level);
+                """),
     ]
+
+    /// The city's starting deadlines as SQL rows; operators change them in the table afterwards.
+    static var defaultRules: String {
+        var rows: [String] = []
+        for category in DisputeCategory.allCases {
+            for severity in Severity.allCases {
+                for level in MediationLevel.allCases {
+                    let rule = DefaultDeadlines.rule(category: category, severity: severity, level: level)
+                    rows.append("('\(category.rawValue)', '\(severity.rawValue)', '\(level.rawValue)', '\(rule.kind.rawValue)', \(rule.hours), \(rule.lateAfterHour))")
+                }
+            }
+        }
+        return rows.joined(separator: ",\n")
+    }
 }

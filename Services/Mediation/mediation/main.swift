@@ -1,4 +1,3 @@
 import MediationService
-import ServiceRuntime
 
-await ServiceHost.main(MediationService.descriptor)
+await MediationService.main()
