@@ -1,0 +1,214 @@
+import Contracts
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Kafka
+import Logging
+import MediationService
+import Messaging
+import PostgresNIO
+import ServiceRuntime
+import Storage
+import Synchronization
+import Testing
+
+/// A clock the test moves by hand.
+final class TestClock: Sendable {
+    private let current: Mutex<Date>
+    init(_ start: Date) { current = Mutex(start) }
+    var now: Date { current.withLock { $0 } }
+    func set(_ date: Date) { current.withLock { $0 = date } }
+}
+
+/// The mediation router over a fresh schema, with the registry's read model filled in by SQL: grid G1
+/// in community C1 (street S1, district D1), grid G2 in community C2, two community mediators in C1
+/// and one street mediator in S1.
+struct MediationHarness {
+    static let secret = String(repeating: "m", count: 40)
+    static let mediatorA = UUID(uuidString: "00000000-0000-0000-0000-0000000000A1")!
+    static let mediatorB = UUID(uuidString: "00000000-0000-0000-0000-0000000000B2")!
+    static let streetMediator = UUID(uuidString: "00000000-0000-0000-0000-0000000000C3")!
+
+    let database: Database
+    let client: any TestClientProtocol
+    let authority: TokenAuthority
+    let clock: TestClock
+
+    static func time(_ text: String) -> Date { try! Date(text, strategy: .iso8601) }
+
+    static func run(_ body: @Sendable (MediationHarness) async throws -> Void) async throws {
+        let schema = Stack.uniqueName("med")
+        try await Stack.withDatabase(schema: schema, migrations: RuntimeSchema.migrations + MediationService.migrations) { database in
+            _ = try await database.withConnection { connection in
+                try await connection.query(
+                    """
+                    INSERT INTO known_place (code, level, name, district_code, street_code, community_code, version) VALUES
+                      ('G1', 'grid', 'Canal grid', 'D1', 'S1', 'C1', 1), ('G2', 'grid', 'Hill grid', 'D1', 'S1', 'C2', 1)
+                    """, logger: Stack.logger)
+                try await connection.query(
+                    """
+                    INSERT INTO mediator (role_id, resident_id, name, level, place_code, district_code, street_code, community_code, active) VALUES
+                      (\(mediatorA), gen_random_uuid(), 'Mediator A', 'community', 'C1', 'D1', 'S1', 'C1', true),
+                      (\(mediatorB), gen_random_uuid(), 'Mediator B', 'community', 'C1', 'D1', 'S1', 'C1', true),
+                      (\(streetMediator), gen_random_uuid(), 'Street mediator', 'street', 'S1', 'D1', 'S1', NULL, true)
+                    """, logger: Stack.logger)
+            }
+            var environment = Stack.environment
+            environment["AUTH_JWT_SECRET"] = secret
+            environment["POSTGRES_SCHEMA"] = schema
+            let configuration = try RuntimeConfiguration.load(service: "mediation", schema: schema, environment: environment)
+            let producer = try KafkaProducer(config: try Stack.kafka(), logger: Stack.logger)
+            let authority = await TokenAuthority(secret: secret)
+            let clock = TestClock(time("2026-11-23T14:00:00+08:00"))
+            let dependencies = ServiceDependencies(configuration: configuration, database: database, producer: producer, authority: authority, logger: Stack.logger)
+            let router = ServiceHost.router(for: MediationService.descriptor(clock: { clock.now }), dependencies: dependencies, readiness: [])
+            let app = Application(router: router, logger: Stack.logger)
+            do {
+                try await app.test(.router) { client in
+                    try await body(MediationHarness(database: database, client: client, authority: authority, clock: clock))
+                }
+            } catch {
+                await producer.shutdown()
+                throw error
+            }
+            await producer.shutdown()
+        }
+    }
+
+    func token(_ role: Role, _ scope: Scope = .city) async throws -> String {
+        try await authority.issue(AccessClaims(subject: "tester", role: role, scope: scope, expires: Date().addingTimeInterval(600)))
+    }
+
+    struct Reply {
+        var status: HTTPResponse.Status
+        var body: String
+        var json: [String: Any] { (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any] ?? [:] }
+    }
+
+    @discardableResult
+    func call(_ method: HTTPRequest.Method, _ uri: String, token: String, body: [String: Any]? = nil) async throws -> Reply {
+        let buffer = try body.map { ByteBuffer(data: try JSONSerialization.data(withJSONObject: $0)) }
+        return try await client.execute(
+            uri: uri, method: method, headers: [.authorization: "Bearer \(token)", .contentType: "application/json"], body: buffer
+        ) { Reply(status: $0.status, body: String(buffer: $0.body)) }
+    }
+
+    func report(grid: String = "G1", severity: String = "minor", extra: [String: Any] = [:]) async throws -> Reply {
+        var body: [String: Any] = [
+            "grid": grid, "category": "neighbours", "severity": severity, "channel": "grid-worker", "description": "noise at night",
+            "parties": [["name": "Wang Fang"], ["name": "Li Lei", "contact": "13800000000"]],
+        ]
+        body.merge(extra) { _, new in new }
+        return try await call(.post, "/api/v1/cases", token: try await token(.gridWorker, Scope(level: .community, id: "C1")), body: body)
+    }
+
+    func count(_ sql: String) async throws -> Int { try await Stack.count(database, sql) }
+}
+
+extension IntegrationSuite {
+    @Suite struct MediationCases {
+        @Test func aReportedCaseGoesToTheLeastLoadedMediatorOfItsCommunityElseUpALevel() async throws {
+            try await MediationHarness.run { mediation in
+                var mediators: [String] = []
+                for _ in 0..<3 {
+                    let reply = try await mediation.report()
+                    #expect(reply.status == .created, "\(reply.body)")
+                    #expect(reply.json["status"] as? String == "assigned")
+                    mediators.append(reply.json["mediatorId"] as? String ?? "-")
+                }
+                let a = MediationHarness.mediatorA.uuidString, b = MediationHarness.mediatorB.uuidString
+                #expect(mediators == [a, b, a], "least loaded first, ties to the smallest id")
+
+                _ = try await mediation.database.withConnection { try await $0.query("UPDATE mediator SET active = false WHERE level = 'community'", logger: Stack.logger) }
+                let upward = try await mediation.report()
+                #expect(upward.json["level"] as? String == "street")
+                #expect(upward.json["heldBy"] as? String == "S1")
+                #expect(upward.json["mediatorId"] as? String == MediationHarness.streetMediator.uuidString)
+                let id = try #require(upward.json["id"] as? String)
+                let detail = try await mediation.call(.get, "/api/v1/cases/\(id)", token: try await mediation.token(.cityAdmin))
+                let actions = (detail.json["transitions"] as? [[String: Any]] ?? []).compactMap { $0["action"] as? String }
+                #expect(actions == ["report", "accept", "escalate", "assign"])
+                #expect(try await mediation.count("SELECT count(*) FROM outbox WHERE event_type = 'mediation.case.reported.v1'") == 4)
+            }
+        }
+
+        @Test func transitionsAreRecordedWithTheirEventsAndIllegalOnesAreRefusedWithAHint() async throws {
+            try await MediationHarness.run { mediation in
+                let id = try #require(try await mediation.report(severity: "major").json["id"] as? String)
+                let mediator = try await mediation.token(.mediator, Scope(level: .community, id: "C1"))
+                func act(_ body: [String: Any]) async throws -> MediationHarness.Reply {
+                    try await mediation.call(.post, "/api/v1/cases/\(id)/transitions", token: mediator, body: body)
+                }
+                #expect(try await act(["action": "close"]).status == .conflict)
+                #expect(try await act(["action": "fail"]).status == .badRequest, "a failure needs its reason")
+                #expect(try await act(["action": "start-mediation"]).json["status"] as? String == "in-mediation")
+                #expect(try await act(["action": "reach-agreement", "document": "The fence moves 20 cm."]).json["status"] as? String == "agreement-reached")
+                let illegal = try await act(["action": "start-mediation"])
+                #expect(illegal.status == .conflict)
+                #expect(illegal.body.contains("record a follow-up visit"))
+                #expect(try await act(["action": "follow-up", "holds": false, "note": "fence rebuilt"]).status == .ok)
+                #expect(try await act(["action": "close"]).status == .conflict, "a broken agreement is not closed")
+                #expect(try await act(["action": "reopen", "reason": "agreement broken"]).json["status"] as? String == "assigned")
+                let types = try await mediation.database.withConnection { connection in
+                    var types: [String] = []
+                    for try await type in try await connection.query("SELECT event_type FROM outbox ORDER BY position", logger: Stack.logger).decode(String.self) {
+                        types.append(type)
+                    }
+                    return types
+                }
+                #expect(types == [
+                    "mediation.case.reported.v1", "mediation.case.changed.v1", "mediation.case.assigned.v1", "mediation.case.changed.v1",
+                    "mediation.case.resolved.v1", "mediation.case.changed.v1", "mediation.case.changed.v1",
+                ])
+                let other = try await mediation.token(.communityWorker, Scope(level: .community, id: "C2"))
+                #expect(try await mediation.call(.get, "/api/v1/cases/\(id)", token: other).status == .notFound)
+                #expect(try await mediation.call(.post, "/api/v1/cases/\(id)/transitions", token: other, body: ["action": "withdraw", "reason": "x"]).status == .notFound)
+                let listed = try await mediation.call(.get, "/api/v1/cases", token: other)
+                #expect((listed.json["items"] as? [Any])?.isEmpty == true)
+            }
+        }
+
+        @Test func aMatterBeforeACourtAndBadReportsAreRefusedAndWriteNothing() async throws {
+            try await MediationHarness.run { mediation in
+                #expect(try await mediation.report(extra: ["alreadyBefore": "court"]).status == .unprocessableContent)
+                #expect(try await mediation.report(grid: "G9").status == .unprocessableContent)
+                #expect(try await mediation.report(extra: ["category": "weather", "parties": []]).status == .badRequest)
+                let outside = try await mediation.call(
+                    .post, "/api/v1/cases", token: try await mediation.token(.gridWorker, Scope(level: .community, id: "C2")),
+                    body: ["grid": "G1", "category": "family", "severity": "minor", "channel": "resident", "description": "x", "parties": [["name": "A"]]])
+                #expect(outside.status == .forbidden)
+                #expect(try await mediation.count("SELECT count(*) FROM dispute_case") == 0)
+                #expect(try await mediation.count("SELECT count(*) FROM outbox") == 0)
+            }
+        }
+
+        @Test func aMinorCaseReportedAt1400MissesMidnightAndEscalatesOnceWithTheMissOnRecord() async throws {
+            try await MediationHarness.run { mediation in
+                let minor = try #require(try await mediation.report().json["id"] as? String)
+                let major = try #require(try await mediation.report(severity: "major").json["id"] as? String)
+                let watcher: @Sendable (TestClock) -> DeadlineWatcher = { clock in
+                    DeadlineWatcher(database: mediation.database, timeZone: TimeZone(identifier: "Asia/Shanghai")!, clock: { clock.now }, logger: Stack.logger)
+                }
+                let late = TestClock(MediationHarness.time("2026-11-23T23:59:00+08:00"))
+                #expect(try await watcher(late).escalateOverdue() == 0, "not overdue before midnight")
+                late.set(MediationHarness.time("2026-11-24T00:01:00+08:00"))
+                // Two watchers at once (two replicas): each overdue case is escalated by exactly one.
+                let one = watcher(late), two = watcher(late)
+                async let first = one.escalateOverdue()
+                async let second = two.escalateOverdue()
+                #expect(try await first + second == 1)
+                #expect(try await watcher(late).escalateOverdue() == 0, "escalated once")
+
+                let admin = try await mediation.token(.cityAdmin)
+                let escalated = try await mediation.call(.get, "/api/v1/cases/\(minor)", token: admin)
+                let snapshot = escalated.json["case"] as? [String: Any] ?? [:]
+                #expect(snapshot["level"] as? String == "street")
+                #expect(snapshot["mediatorId"] as? String == MediationHarness.streetMediator.uuidString)
+                #expect(try await mediation.count("SELECT count(*) FROM deadline_miss WHERE level = 'community' AND held_by = 'C1'") == 1)
+                #expect(try await mediation.count("SELECT count(*) FROM outbox WHERE event_type = 'mediation.case.deadline-missed.v1'") == 1)
+                let untouched = try await mediation.call(.get, "/api/v1/cases/\(major)", token: admin)
+                #expect((untouched.json["case"] as? [String: Any])?["level"] as? String == "community", "a major case has days")
+            }
+        }
+    }
+}
