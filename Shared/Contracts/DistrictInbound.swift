@@ -180,3 +180,47 @@ public struct DistrictRoleEnd: Codable, Sendable, Hashable {
         self.endedOn = endedOn
     }
 }
+
+/// `district.dispute.reported.v1`: a dispute a district system recorded (hotline, petition office,
+/// online channel). The mediation service opens a case for it, once per `id`.
+public struct DistrictDispute: Codable, Sendable, Hashable {
+    public struct Party: Codable, Sendable, Hashable {
+        public var residentId: UUID?
+        public var organisationId: UUID?
+        public var name: String
+        public var contact: String?
+
+        public init(residentId: UUID? = nil, organisationId: UUID? = nil, name: String, contact: String? = nil) {
+            self.residentId = residentId
+            self.organisationId = organisationId
+            self.name = name
+            self.contact = contact
+        }
+    }
+
+    public var id: UUID
+    /// The grid code where the dispute arose; it must lie in the source district.
+    public var grid: String
+    public var category: String
+    /// `minor` or `major`.
+    public var severity: String
+    public var description: String
+    public var specialNeeds: [String]?
+    public var parties: [Party]
+    /// `court` or `police` when the matter is before them already (the case is refused).
+    public var alreadyBefore: String?
+
+    public init(
+        id: UUID, grid: String, category: String, severity: String, description: String, specialNeeds: [String]? = nil, parties: [Party],
+        alreadyBefore: String? = nil
+    ) {
+        self.id = id
+        self.grid = grid
+        self.category = category
+        self.severity = severity
+        self.description = description
+        self.specialNeeds = specialNeeds
+        self.parties = parties
+        self.alreadyBefore = alreadyBefore
+    }
+}

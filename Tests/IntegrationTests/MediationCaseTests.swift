@@ -210,5 +210,45 @@ extension IntegrationSuite {
                 #expect((untouched.json["case"] as? [String: Any])?["level"] as? String == "community", "a major case has days")
             }
         }
+
+        @Test func districtReportsOpenOneCaseEachAndRefusedOnesAreDeadLetteredWithTheReason() async throws {
+            try await MediationHarness.run { mediation in
+                let topic = try await Stack.topic("disputes", partitions: 1)
+                let logger = Stack.logger
+                let producer = try KafkaProducer(config: try Stack.kafka(), logger: logger)
+                func message(_ district: String, _ dispute: DistrictDispute, id: UUID = UUID()) throws -> OutgoingMessage {
+                    OutgoingMessage(
+                        event: try DistrictInbound.event(district: district, type: DistrictInbound.disputeReported, subject: dispute.id.uuidString, record: dispute, id: id),
+                        topic: topic, key: district)
+                }
+                let dispute = DistrictDispute(
+                    id: UUID(), grid: "G1", category: "property-management", severity: "major", description: "lift broken for a month",
+                    parties: [.init(name: "Owners"), .init(name: "Property company")])
+                let first = try message("D1", dispute)
+                var police = dispute
+                police.id = UUID()
+                police.alreadyBefore = "police"
+                let messages = [
+                    first, first, try message("D1", dispute), try message("D2", DistrictDispute(id: UUID(), grid: "G1", category: "family", severity: "minor", description: "x", parties: [.init(name: "A")])),
+                    try message("D1", police),
+                ]
+                for message in messages { _ = try await producer.send(message) }
+                let group = Stack.uniqueName("disputes")
+                let inbox = InboxConsumer(
+                    database: mediation.database, consumer: try KafkaConsumer(config: try Stack.kafka(), groupID: group, topics: [topic], logger: logger),
+                    deadLetters: DeadLetterPublisher(producer: producer, consumerGroup: group, logger: logger),
+                    handler: DisputeIngress(timeZone: TimeZone(identifier: "Asia/Shanghai")!, clock: { mediation.clock.now }, logger: logger), logger: logger)
+                try await withThrowingTaskGroup(of: Void.self) { tasks in
+                    tasks.addTask { try await inbox.run() }
+                    try await Stack.eventually(timeout: .seconds(40), "district reports consumed") { inbox.statistics.consumed >= messages.count }
+                    tasks.cancelAll()
+                }
+                await producer.shutdown()
+                #expect(inbox.statistics.duplicates == 1)
+                #expect(inbox.statistics.deadLettered == 2)
+                #expect(try await mediation.count("SELECT count(*) FROM dispute_case") == 1)
+                #expect(try await mediation.count("SELECT count(*) FROM dispute_case WHERE channel = 'district-system' AND status = 'assigned'") == 1)
+            }
+        }
     }
 }

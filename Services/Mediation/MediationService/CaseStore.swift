@@ -17,6 +17,19 @@ public enum MediationError: Error, ProblemConvertible, CustomStringConvertible, 
     case outsideMediation(String)
     case illegal(IllegalTransition)
 
+    /// The reason a district report carrying this error is dead-lettered with.
+    public var deadLetterReason: DeadLetterReason {
+        let kind =
+            switch self {
+            case .invalid: "invalid"
+            case .unknownGrid, .notFound: "unknown_reference"
+            case .outOfScope: "out_of_scope"
+            case .outsideMediation: "outside_mediation"
+            case .illegal: "conflict"
+            }
+        return DeadLetterReason(kind: kind, detail: description)
+    }
+
     public var description: String {
         switch self {
         case .invalid(let problems): problems.map { "\($0.field): \($0.problem)" }.joined(separator: "; ")
@@ -139,7 +152,8 @@ struct CaseStore: Sendable {
     }
 
     /// Records a reported case, accepts it and routes it: to the least-loaded mediator of its community,
-    /// else up a level. Returns `nil` when `sourceEventID` was seen before (a redelivered report).
+    /// else up a level. Returns `nil` when the case id or `sourceEventID` was recorded before (a report
+    /// sent again).
     func report(
         _ intake: CaseIntake, actor: Principal, sourceEventID: UUID? = nil, now: Date, on connection: PostgresConnection
     ) async throws -> CaseRecord? {
@@ -181,7 +195,7 @@ struct CaseStore: Sendable {
             VALUES (\(id), \(category.rawValue), \(severity.rawValue), \(channel.rawValue), \(description), \(intake.specialNeeds ?? []),
                     \(intake.grid), \(location.gridVersion ?? 1), \(community), \(location.street ?? ""), \(location.district), 'reported',
                     'community', \(community), \(now), \(actor.subject), \(sourceEventID))
-            ON CONFLICT (source_event_id) DO NOTHING
+            ON CONFLICT DO NOTHING
             RETURNING id
             """, logger: logger)
         var fresh = false

@@ -22,7 +22,10 @@ public enum MediationService {
         ServiceDescriptor(
             name: name, schema: "mediation", migrations: migrations,
             consumers: [
-                ConsumerDescriptor(topics: [Topic.registryEvents.name], groupSuffix: "-registry-projection") { _ in RegistryProjection() }
+                ConsumerDescriptor(topics: [Topic.registryEvents.name], groupSuffix: "-registry-projection") { _ in RegistryProjection() },
+                ConsumerDescriptor(topics: [Topic.districtInbound.name], groupSuffix: "-district-ingress") { dependencies in
+                    DisputeIngress(timeZone: settings.timeZone, clock: clock, logger: dependencies.logger)
+                },
             ],
             openAPI: MediationOpenAPI.document,
             routes: { api, dependencies in
