@@ -250,5 +250,24 @@ extension IntegrationSuite {
                 #expect(try await mediation.count("SELECT count(*) FROM dispute_case WHERE channel = 'district-system' AND status = 'assigned'") == 1)
             }
         }
+
+        @Test func aNewGridOrCategoryIsRecordedAndRoutingRunsAgain() async throws {
+            try await MediationHarness.run { mediation in
+                let id = try #require(try await mediation.report().json["id"] as? String)
+                let worker = try await mediation.token(.communityWorker, Scope(level: .street, id: "S1"))
+                #expect(try await mediation.call(.patch, "/api/v1/cases/\(id)", token: worker, body: ["grid": "G2"]).status == .badRequest, "a reason is required")
+                let moved = try await mediation.call(.patch, "/api/v1/cases/\(id)", token: worker, body: ["grid": "G2", "category": "family", "reason": "the parties live on the hill"])
+                #expect(moved.status == .ok, "\(moved.body)")
+                #expect(moved.json["category"] as? String == "family")
+                #expect((moved.json["location"] as? [String: Any])?["community"] as? String == "C2")
+                // C2 has no mediator: the street takes it.
+                #expect(moved.json["mediatorId"] as? String == MediationHarness.streetMediator.uuidString)
+                let detail = try await mediation.call(.get, "/api/v1/cases/\(id)", token: worker)
+                let transitions = detail.json["transitions"] as? [[String: Any]] ?? []
+                #expect(transitions.compactMap { $0["action"] as? String }.suffix(3) == ["reclassify", "escalate", "assign"])
+                #expect((transitions.first { $0["action"] as? String == "reclassify" }?["reason"] as? String)?.contains("grid G1 → G2") == true)
+                #expect(try await mediation.call(.patch, "/api/v1/cases/\(id)", token: worker, body: ["grid": "G9", "reason": "x"]).status == .unprocessableContent)
+            }
+        }
     }
 }

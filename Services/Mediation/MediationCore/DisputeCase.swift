@@ -140,6 +140,12 @@ public struct IllegalTransition: Error, Sendable, Equatable, CustomStringConvert
     public var status: CaseStatus
     public var hint: String
 
+    public init(action: String, status: CaseStatus, hint: String) {
+        self.action = action
+        self.status = status
+        self.hint = hint
+    }
+
     public var description: String { "a case that is \(status.rawValue) cannot \(action): \(hint)" }
 }
 

@@ -227,6 +227,60 @@ struct CaseStore: Sendable {
         return updated
     }
 
+    /// A new category or grid: recorded as a transition with its reason, and routing runs again from
+    /// the community (the right mediator depends on both).
+    func reclassify(
+        _ id: UUID, category: String?, grid: String?, reason: String, actor: Principal, now: Date, on connection: PostgresConnection
+    ) async throws -> CaseRecord {
+        guard let record = try await find(id, lock: true, on: connection),
+            actor.scope.covers(PlacePath(district: record.location.district, street: record.location.street, community: record.location.community))
+        else { throw MediationError.notFound(id) }
+        guard record.state.status.isOpen else {
+            throw MediationError.illegal(IllegalTransition(action: "reclassify", status: record.state.status, hint: "only an open case is reclassified; reopen it first"))
+        }
+        var problems: [ProblemDetails.FieldProblem] = []
+        let newCategory = category.map { DisputeCategory(rawValue: $0) } ?? record.category
+        if newCategory == nil { problems.append(.init(field: "category", problem: "unknown category")) }
+        if reason.trimmingCharacters(in: .whitespaces).isEmpty { problems.append(.init(field: "reason", problem: "say why the case is reclassified")) }
+        guard problems.isEmpty, let newCategory else { throw MediationError.invalid(problems) }
+        var location = record.location
+        if let grid, grid != record.location.grid {
+            var found: PlaceLocation?
+            for try await (version, community, street, district) in try await connection.query(
+                "SELECT version, community_code, street_code, district_code FROM known_place WHERE code = \(grid) AND level = 'grid'", logger: logger
+            ).decode((Int, String?, String?, String).self) {
+                found = PlaceLocation(district: district, street: street, community: community, grid: grid, gridVersion: version)
+            }
+            guard let found, found.community != nil else { throw MediationError.unknownGrid(grid) }
+            guard actor.scope.covers(PlacePath(district: found.district, street: found.street, community: found.community)) else {
+                throw MediationError.outOfScope(scope: actor.scope.description, place: "grid \(grid)")
+            }
+            location = found
+        }
+        guard newCategory != record.category || location != record.location else { return record }
+        var updated = record
+        updated.category = newCategory
+        updated.location = location
+        updated.state = CaseState(status: .accepted, level: .community, community: location.community ?? "", mediator: nil, agreementHolds: nil)
+        updated.heldBy = location.community ?? ""
+        updated.deadlineAt = try await rule(category: newCategory, severity: record.severity, level: .community, on: connection)
+            .deadline(from: record.reportedAt, timeZone: timeZone)
+        try await connection.query(
+            """
+            UPDATE dispute_case SET category = \(newCategory.rawValue), grid_code = \(location.grid ?? ""), grid_version = \(location.gridVersion ?? 1),
+                community_code = \(location.community ?? ""), street_code = \(location.street ?? ""), district_code = \(location.district),
+                status = 'accepted', level = 'community', held_by = \(updated.heldBy), mediator_role_id = NULL, deadline_at = \(updated.deadlineAt),
+                updated_at = \(now)
+            WHERE id = \(id)
+            """, logger: logger)
+        let change = [
+            newCategory != record.category ? "category \(record.category.rawValue) → \(newCategory.rawValue)" : nil,
+            location != record.location ? "grid \(record.location.grid ?? "-") → \(location.grid ?? "-")" : nil,
+        ].compactMap { $0 }.joined(separator: ", ")
+        try await history(updated, action: "reclassify", from: record, actor: actor.subject, reason: "\(change): \(reason)", type: MediationEventTypes.changed, now: now, on: connection)
+        return try await route(updated, actor: actor.subject, now: now, on: connection)
+    }
+
     /// The least-loaded active mediator at the case's level; none there → the level above.
     private func route(_ record: CaseRecord, actor: String, now: Date, on connection: PostgresConnection) async throws -> CaseRecord {
         var current = record

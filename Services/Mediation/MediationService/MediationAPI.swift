@@ -23,6 +23,7 @@ struct MediationAPI: Sendable {
         cases.post(use: report)
         cases.get(use: list)
         cases.get(":id", use: detail)
+        cases.patch(":id", use: reclassify)
         cases.post(":id/transitions", use: transition)
         api.get("deadline-rules", use: rules)
         api.put("deadline-rules", use: setRule)
@@ -113,6 +114,23 @@ struct MediationAPI: Sendable {
                 guard known else { throw ProblemDetails.unknownReference("No active mediator \(mediator.uuidString.lowercased()).", errors: [.init(field: "mediatorId", problem: "unknown or inactive")]) }
             }
             return try await store.apply(action, to: id, actor: principal, reason: nil, now: clock(), on: connection)
+        }
+        return try APIResult(.ok, record.snapshot).response()
+    }
+
+    struct Reclassification: Codable, Sendable {
+        var category: String?
+        var grid: String?
+        var reason: String
+    }
+
+    @Sendable func reclassify(_ request: Request, context: AppContext) async throws -> Response {
+        let principal = try principal(context, Self.handlers, "reclassify cases")
+        let id = try caseID(context)
+        let change = try decodeJSON(Reclassification.self, from: try await request.collectBody())
+        let store = store, clock = clock
+        let record = try await database.transaction { connection in
+            try await store.reclassify(id, category: change.category, grid: change.grid, reason: change.reason, actor: principal, now: clock(), on: connection)
         }
         return try APIResult(.ok, record.snapshot).response()
     }

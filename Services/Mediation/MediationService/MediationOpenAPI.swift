@@ -55,7 +55,8 @@ enum MediationOpenAPI {
                     response: ["type": "object", "properties": ["items": ["type": "array", "items": ref("Case")], "nextCursor": ["type": ["string", "null"]]]]),
             ],
             "/api/v1/cases/{id}": [
-                "get": operation("A case with its parties and every transition", id: "getCase", parameters: [id], response: ref("CaseDetail"))
+                "get": operation("A case with its parties and every transition", id: "getCase", parameters: [id], response: ref("CaseDetail")),
+                "patch": operation("Change the category or grid (routing runs again; recorded)", id: "reclassifyCase", parameters: [id], body: "Reclassification", response: ref("Case")),
             ],
             "/api/v1/cases/{id}/transitions": [
                 "post": operation("Apply an action to a case", id: "transitionCase", parameters: [id], body: "Transition", response: ref("Case"))
@@ -99,6 +100,9 @@ enum MediationOpenAPI {
                     "case": ["$ref": "#/components/schemas/Case"], "description": string, "agreement": string,
                     "parties": ["type": "array", "items": ["type": "object"]], "transitions": ["type": "array", "items": ["type": "object"]],
                 ],
+            ],
+            "Reclassification": [
+                "type": "object", "required": ["reason"], "properties": ["category": string, "grid": string, "reason": string],
             ],
             "Transition": [
                 "type": "object", "required": ["action"],
