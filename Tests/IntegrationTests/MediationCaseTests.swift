@@ -269,5 +269,58 @@ extension IntegrationSuite {
                 #expect(try await mediation.call(.patch, "/api/v1/cases/\(id)", token: worker, body: ["grid": "G9", "reason": "x"]).status == .unprocessableContent)
             }
         }
+
+        @Test func meetingsAreRecordedOnTheCaseAndStatisticsKeepOutcomesApart() async throws {
+            try await MediationHarness.run { mediation in
+                let ids = try await (0..<3).asyncMap { _ in try #require(try await mediation.report().json["id"] as? String) }
+                let mediator = try await mediation.token(.mediator, Scope(level: .community, id: "C1"))
+                func act(_ id: String, _ body: [String: Any]) async throws {
+                    let reply = try await mediation.call(.post, "/api/v1/cases/\(id)/transitions", token: mediator, body: body)
+                    try #require(reply.status == .ok, "\(body): \(reply.body)")
+                }
+                let hearing = try await mediation.call(
+                    .post, "/api/v1/cases/\(ids[0])/meetings", token: mediator,
+                    body: ["kind": "hearing", "scheduledAt": "2026-11-23T15:00:00+08:00", "place": "Community hall", "participants": [["name": "Wang Fang", "role": "party"], ["name": "Li Lei", "role": "party"], ["name": "Zhao", "role": "representative"]]])
+                #expect(hearing.status == .created, "\(hearing.body)")
+                let meetingID = try #require(hearing.json["id"] as? String)
+                #expect(try await mediation.call(.post, "/api/v1/cases/\(ids[0])/meetings", token: mediator, body: ["kind": "party", "scheduledAt": "2026-11-23T15:00:00+08:00", "place": "x", "participants": []]).status == .badRequest)
+                let minutes = try await mediation.call(.post, "/api/v1/cases/\(ids[0])/meetings/\(meetingID)/minutes", token: mediator, body: ["minutes": "Both agree to quiet hours after 22:00."])
+                #expect(minutes.json["heldAt"] != nil)
+
+                mediation.clock.set(MediationHarness.time("2026-11-23T16:00:00+08:00"))
+                try await act(ids[0], ["action": "start-mediation"])
+                try await act(ids[0], ["action": "reach-agreement", "document": "Quiet hours after 22:00."])
+                try await act(ids[0], ["action": "close"])
+                try await act(ids[1], ["action": "start-mediation"])
+                try await act(ids[1], ["action": "fail", "reason": "the parties would not meet"])
+                let watcher = DeadlineWatcher(
+                    database: mediation.database, timeZone: TimeZone(identifier: "Asia/Shanghai")!,
+                    clock: { MediationHarness.time("2026-11-24T00:01:00+08:00") }, logger: Stack.logger)
+                #expect(try await watcher.escalateOverdue() == 1)
+
+                let detail = try await mediation.call(.get, "/api/v1/cases/\(ids[0])", token: mediator)
+                #expect((detail.json["meetings"] as? [[String: Any]])?.first?["kind"] as? String == "hearing")
+                let figures = try await mediation.call(.get, "/api/v1/statistics?level=community", token: try await mediation.token(.auditor))
+                let c1 = try #require((figures.json["items"] as? [[String: Any]])?.first { $0["place"] as? String == "C1" })
+                #expect(c1["cases"] as? Int == 3)
+                #expect(c1["open"] as? Int == 1)
+                #expect(c1["finished"] as? Int == 2)
+                #expect(c1["resolved"] as? Int == 1, "a failure is not a resolution")
+                #expect(c1["resolutionRate"] as? Double == 0.5)
+                #expect(c1["onTimeRate"] as? Double == 1.0)
+                #expect(c1["medianHoursToAgreement"] as? Double == 2.0)
+                #expect(c1["escalations"] as? Int == 1)
+                #expect(c1["deadlinesMissed"] as? Int == 1)
+                #expect((c1["byStatus"] as? [String: Int]) == ["closed": 1, "failed": 1, "assigned": 1])
+            }
+        }
+    }
+}
+
+extension Sequence where Element: Sendable {
+    func asyncMap<T>(_ transform: (Element) async throws -> T) async throws -> [T] {
+        var results: [T] = []
+        for element in self { results.append(try await transform(element)) }
+        return results
     }
 }

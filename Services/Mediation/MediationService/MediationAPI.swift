@@ -25,6 +25,9 @@ struct MediationAPI: Sendable {
         cases.get(":id", use: detail)
         cases.patch(":id", use: reclassify)
         cases.post(":id/transitions", use: transition)
+        cases.post(":id/meetings", use: scheduleMeeting)
+        cases.post(":id/meetings/:meeting/minutes", use: recordMinutes)
+        api.get("statistics", use: statistics)
         api.get("deadline-rules", use: rules)
         api.put("deadline-rules", use: setRule)
     }
@@ -182,6 +185,7 @@ struct MediationAPI: Sendable {
         var agreement: String?
         var parties: [CaseParty]
         var transitions: [TransitionView]
+        var meetings: [Meeting]
     }
 
     @Sendable func detail(_ request: Request, context: AppContext) async throws -> Response {
@@ -204,9 +208,84 @@ struct MediationAPI: Sendable {
             ).decode((String, String?, String, String?, String, String, String?, Date).self) {
                 transitions.append(TransitionView(action: action, fromStatus: fromStatus, toStatus: toStatus, fromLevel: fromLevel, toLevel: toLevel, actor: actor, reason: reason, at: at))
             }
-            return CaseView(case: record.snapshot, description: record.description, agreement: record.agreement, parties: parties, transitions: transitions)
+            let meetings = try await MeetingStore(logger: logger).list(caseID: id, on: connection)
+            return CaseView(
+                case: record.snapshot, description: record.description, agreement: record.agreement, parties: parties, transitions: transitions,
+                meetings: meetings)
         }
         return try APIResult(.ok, view).response()
+    }
+
+    struct MeetingRequest: Codable, Sendable {
+        var kind: String
+        var scheduledAt: Date
+        var place: String
+        var participants: [Meeting.Participant]
+    }
+
+    /// The case, locked and within the caller's scope.
+    private func visibleCase(_ id: UUID, principal: Principal, on connection: PostgresConnection) async throws -> CaseRecord {
+        guard let record = try await store.find(id, lock: true, on: connection),
+            principal.scope.covers(PlacePath(district: record.location.district, street: record.location.street, community: record.location.community))
+        else { throw MediationError.notFound(id) }
+        return record
+    }
+
+    @Sendable func scheduleMeeting(_ request: Request, context: AppContext) async throws -> Response {
+        let principal = try principal(context, Self.handlers, "schedule meetings")
+        let id = try caseID(context)
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        let body = try await request.collectBody()
+        let asked: MeetingRequest
+        do {
+            asked = try decoder.decode(MeetingRequest.self, from: Data(buffer: body))
+        } catch let error as DecodingError {
+            throw ProblemDetails.badRequest("The JSON body does not fit: \(EventCoding.explain(error))")
+        }
+        let meeting = try await database.transaction { connection in
+            _ = try await visibleCase(id, principal: principal, on: connection)
+            return try await MeetingStore(logger: logger).schedule(
+                caseID: id, kind: asked.kind, at: asked.scheduledAt, place: asked.place, participants: asked.participants, by: principal.subject, on: connection)
+        }
+        return try APIResult(.created, meeting).response()
+    }
+
+    struct Minutes: Codable, Sendable {
+        var minutes: String
+    }
+
+    @Sendable func recordMinutes(_ request: Request, context: AppContext) async throws -> Response {
+        let principal = try principal(context, Self.handlers, "record minutes")
+        let id = try caseID(context)
+        guard let meetingID = UUID(uuidString: try context.parameters.require("meeting")) else { throw ProblemDetails.badRequest("meeting must be a UUID.") }
+        let minutes = try decodeJSON(Minutes.self, from: try await request.collectBody())
+        let clock = clock
+        let meeting = try await database.transaction { connection in
+            _ = try await visibleCase(id, principal: principal, on: connection)
+            return try await MeetingStore(logger: logger).recordMinutes(caseID: id, meetingID: meetingID, minutes: minutes.minutes, now: clock(), on: connection)
+        }
+        return try APIResult(.ok, meeting).response()
+    }
+
+    /// Figures per place at `level` (default community), limited to the caller's scope.
+    @Sendable func statistics(_ request: Request, context: AppContext) async throws -> Response {
+        let principal = try principal(context, Self.readers, "read statistics")
+        let query = request.queryValues
+        let level = try query["level"].map { text in
+            guard let level = MediationLevel(rawValue: text) else { throw ProblemDetails.badRequest("level must be community, street or district.") }
+            return level
+        } ?? .community
+        var filter = PlacePath(district: query["district"], street: query["street"], community: query["community"])
+        switch principal.scope.level {
+        case .city: break
+        case .district: filter.district = principal.scope.id
+        case .street: filter.street = principal.scope.id
+        case .community: filter.community = principal.scope.id
+        case .organisation: throw ProblemDetails.forbidden("An organisation's token does not cover statistics.")
+        }
+        let figures = try await database.withConnection { try await StatisticsStore(logger: logger).statistics(level: level, filter: filter, on: $0) }
+        return try APIResult(.ok, ["items": figures]).response()
     }
 
     struct RuleView: Codable, Sendable {

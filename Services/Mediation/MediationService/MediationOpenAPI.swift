@@ -61,6 +61,21 @@ enum MediationOpenAPI {
             "/api/v1/cases/{id}/transitions": [
                 "post": operation("Apply an action to a case", id: "transitionCase", parameters: [id], body: "Transition", response: ref("Case"))
             ],
+            "/api/v1/cases/{id}/meetings": [
+                "post": operation("Schedule an evaluation, coordination or hearing meeting", id: "scheduleMeeting", parameters: [id], body: "MeetingRequest", status: "201", response: ref("Meeting"))
+            ],
+            "/api/v1/cases/{id}/meetings/{meeting}/minutes": [
+                "post": operation(
+                    "Record a meeting's minutes (marks it held)", id: "recordMinutes",
+                    parameters: [id, ["name": "meeting", "in": "path", "required": true, "schema": ["type": "string", "format": "uuid"]]], body: "Minutes",
+                    response: ref("Meeting"))
+            ],
+            "/api/v1/statistics": [
+                "get": operation(
+                    "Cases by status, resolution and on-time rates, median time to agreement, escalations, per place", id: "statistics",
+                    parameters: [query("level", "community (default), street or district"), query("district", "district code"), query("street", "street code"), query("community", "community code")],
+                    response: ["type": "object", "properties": ["items": ["type": "array", "items": ref("PlaceStatistics")]]])
+            ],
             "/api/v1/deadline-rules": [
                 "get": operation(
                     "The deadline rules per category, severity and level", id: "deadlineRules",
@@ -101,6 +116,30 @@ enum MediationOpenAPI {
                     "parties": ["type": "array", "items": ["type": "object"]], "transitions": ["type": "array", "items": ["type": "object"]],
                 ],
             ],
+            "MeetingRequest": [
+                "type": "object", "required": ["kind", "scheduledAt", "place", "participants"],
+                "properties": [
+                    "kind": ["type": "string", "enum": ["evaluation", "coordination", "hearing"]], "scheduledAt": ["type": "string", "format": "date-time"],
+                    "place": string, "participants": ["type": "array", "items": ["type": "object", "properties": ["name": string, "role": string]]],
+                ],
+            ],
+            "Meeting": [
+                "type": "object",
+                "properties": [
+                    "id": uuid, "kind": string, "scheduledAt": ["type": "string", "format": "date-time"], "place": string,
+                    "participants": ["type": "array", "items": ["type": "object"]], "minutes": string, "heldAt": ["type": "string", "format": "date-time"],
+                ],
+            ],
+            "PlaceStatistics": [
+                "type": "object",
+                "properties": [
+                    "place": string, "cases": ["type": "integer"], "open": ["type": "integer"], "byStatus": ["type": "object", "additionalProperties": ["type": "integer"]],
+                    "finished": ["type": "integer"], "resolved": ["type": "integer"], "resolutionRate": ["type": ["number", "null"]],
+                    "onTimeRate": ["type": ["number", "null"]], "medianHoursToAgreement": ["type": ["number", "null"]], "escalations": ["type": "integer"],
+                    "deadlinesMissed": ["type": "integer"],
+                ],
+            ],
+            "Minutes": ["type": "object", "required": ["minutes"], "properties": ["minutes": string]],
             "Reclassification": [
                 "type": "object", "required": ["reason"], "properties": ["category": string, "grid": string, "reason": string],
             ],

@@ -132,6 +132,24 @@ enum MediationSchema {
                 );
                 CREATE INDEX deadline_miss_held_by ON deadline_miss (held_by, level);
                 """),
+        Migration(
+            version: "2003_mediation_meetings",
+            sql: """
+                -- The "three meetings" (三会制度, 004): evaluation, coordination and hearing, on a case.
+                CREATE TABLE case_meeting (
+                    id            uuid PRIMARY KEY,
+                    case_id       uuid NOT NULL REFERENCES dispute_case (id),
+                    kind          text NOT NULL CHECK (kind IN ('evaluation', 'coordination', 'hearing')),
+                    scheduled_at  timestamptz NOT NULL,
+                    place         text NOT NULL,
+                    participants  jsonb NOT NULL,
+                    minutes       text,
+                    held_at       timestamptz,
+                    created_by    text NOT NULL,
+                    created_at    timestamptz NOT NULL DEFAULT now()
+                );
+                CREATE INDEX case_meeting_case ON case_meeting (case_id, scheduled_at);
+                """),
     ]
 
     /// The city's starting deadlines as SQL rows; operators change them in the table afterwards.
