@@ -18,6 +18,7 @@ func service(_ folder: String, library: String, executable: String, core: [Targe
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ],
             path: "Services/\(folder)/\(library)",
             swiftSettings: strict

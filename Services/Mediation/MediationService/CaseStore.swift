@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import MediationCore
 import Messaging
+import Metrics
 import PostgresNIO
 import ServiceRuntime
 import Storage
@@ -365,6 +366,7 @@ struct CaseStore: Sendable {
             source: "/mediation", type: type, subject: key, time: now,
             data: try EventCoding.encode(CaseTransitioned(case: record.snapshot, action: action, actor: actor, reason: reason)))
         try await Outbox.append([OutboxEntry(topic: Topic.mediationEvents.name, key: key, event: event)], on: connection, logger: logger)
+        Counter(label: "mediation_case_transitions_total", dimensions: [("action", action), ("level", record.state.level.rawValue)]).increment()
     }
 
     func rule(category: DisputeCategory, severity: Severity, level: MediationLevel, on connection: PostgresConnection) async throws -> DeadlineRule {

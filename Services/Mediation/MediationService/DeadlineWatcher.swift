@@ -80,7 +80,28 @@ public final class DeadlineWatcher: Service, Sendable {
             Counter(label: "mediation_deadlines_missed_total", dimensions: [("level", level)]).increment()
             logger.info("deadline missed", metadata: ["aggregate.id": "\(id)", "level": "\(level)", "escalated": "\(escalated)"])
         }
+        try await recordBacklog(now: now)
         return handled.count
+    }
+
+    /// Open cases per level and those past their deadline: the backlog an operator watches.
+    private func recordBacklog(now: Date) async throws {
+        let logger = logger
+        let counts = try await database.withConnection { connection in
+            var counts: [(String, Int, Int)] = []
+            let rows = try await connection.query(
+                """
+                SELECT level, count(*)::int8, (count(*) FILTER (WHERE deadline_at < \(now)))::int8 FROM dispute_case
+                WHERE status IN ('reported', 'accepted', 'assigned', 'in-mediation') GROUP BY level
+                """, logger: logger)
+            for try await row in rows.decode((String, Int, Int).self) { counts.append(row) }
+            return counts
+        }
+        for level in MediationLevel.allCases {
+            let row = counts.first { $0.0 == level.rawValue }
+            Gauge(label: "mediation_open_cases", dimensions: [("level", level.rawValue)]).record(row?.1 ?? 0)
+            Gauge(label: "mediation_overdue_cases", dimensions: [("level", level.rawValue)]).record(row?.2 ?? 0)
+        }
     }
 }
 
