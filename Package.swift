@@ -164,6 +164,17 @@ let package = Package(
             path: "bench/RegistryIngressBench",
             swiftSettings: strict
         ),
+        // The deadline watcher on a million open cases; `bench/mediation.sh` runs it, then wrk against the service.
+        .executableTarget(
+            name: "mediation-bench",
+            dependencies: [
+                "MediationService", "ServiceRuntime", "Messaging", "Storage",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "bench/MediationBench",
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "UnitTests",
             dependencies: [

@@ -251,6 +251,27 @@ extension IntegrationSuite {
             }
         }
 
+        @Test func aWatcherThatDiesMidRoundLeavesNoHalfEscalationAndTheNextEscalatesEachCaseOnce() async throws {
+            try await MediationHarness.run { mediation in
+                for _ in 0..<3 { _ = try await mediation.report() }
+                struct Crash: Error {}
+                let midnight: @Sendable () -> Date = { MediationHarness.time("2026-11-24T00:01:00+08:00") }
+                let dying = DeadlineWatcher(
+                    database: mediation.database, timeZone: TimeZone(identifier: "Asia/Shanghai")!, clock: midnight, logger: Stack.logger,
+                    afterEach: { handled in if handled == 2 { throw Crash() } })
+                await #expect(throws: Crash.self) { try await dying.escalateOverdue() }
+                #expect(try await mediation.count("SELECT count(*) FROM deadline_miss") == 0, "the dead round left nothing")
+                #expect(try await mediation.count("SELECT count(*) FROM dispute_case WHERE level = 'community'") == 3)
+                #expect(try await mediation.count("SELECT count(*) FROM outbox WHERE event_type = 'mediation.case.deadline-missed.v1'") == 0)
+
+                let next = DeadlineWatcher(database: mediation.database, timeZone: TimeZone(identifier: "Asia/Shanghai")!, clock: midnight, logger: Stack.logger)
+                #expect(try await next.escalateOverdue() == 3)
+                #expect(try await next.escalateOverdue() == 0)
+                #expect(try await mediation.count("SELECT count(*) FROM deadline_miss") == 3)
+                #expect(try await mediation.count("SELECT count(*) FROM case_transition WHERE action = 'escalate'") == 3)
+            }
+        }
+
         @Test func aNewGridOrCategoryIsRecordedAndRoutingRunsAgain() async throws {
             try await MediationHarness.run { mediation in
                 let id = try #require(try await mediation.report().json["id"] as? String)

@@ -20,9 +20,16 @@ public final class DeadlineWatcher: Service, Sendable {
     let interval: Duration
     let batchSize: Int
     let logger: Logger
+    /// Fault-injection point for drills: called after each case of a round is escalated, inside the
+    /// round's transaction. Throwing aborts the round as a crash would.
+    let afterEach: (@Sendable (Int) async throws -> Void)?
     static let system = Principal(subject: "deadline-watcher", role: .cityAdmin, scope: .city, name: "Deadline watcher")
 
-    public init(database: Database, timeZone: TimeZone, clock: @escaping @Sendable () -> Date = Date.init, interval: Duration = .seconds(30), batchSize: Int = 500, logger: Logger) {
+    public init(
+        database: Database, timeZone: TimeZone, clock: @escaping @Sendable () -> Date = Date.init, interval: Duration = .seconds(30),
+        batchSize: Int = 500, logger: Logger, afterEach: (@Sendable (Int) async throws -> Void)? = nil
+    ) {
+        self.afterEach = afterEach
         self.database = database
         self.store = CaseStore(logger: logger, timeZone: timeZone)
         self.clock = clock
@@ -36,6 +43,7 @@ public final class DeadlineWatcher: Service, Sendable {
             do {
                 let escalated = try await escalateOverdue()
                 if escalated == batchSize { continue }  // more are waiting
+                try await recordBacklog(now: clock())
             } catch {
                 logger.error("deadline round failed; retrying", metadata: ["error": "\(String(reflecting: error))"])
             }
@@ -47,7 +55,7 @@ public final class DeadlineWatcher: Service, Sendable {
     @discardableResult
     public func escalateOverdue() async throws -> Int {
         let now = clock()
-        let store = store, limit = batchSize, logger = logger
+        let store = store, limit = batchSize, logger = logger, afterEach = afterEach
         let handled: [(UUID, String, Bool)] = try await database.transaction { connection in
             let rows = try await connection.query(
                 """
@@ -73,6 +81,7 @@ public final class DeadlineWatcher: Service, Sendable {
                     try await connection.query("UPDATE dispute_case SET deadline_at = NULL, updated_at = \(now) WHERE id = \(id)", logger: logger)
                 }
                 handled.append((id, level.rawValue, level.next != nil))
+                try await afterEach?(handled.count)
             }
             return handled
         }
@@ -80,12 +89,11 @@ public final class DeadlineWatcher: Service, Sendable {
             Counter(label: "mediation_deadlines_missed_total", dimensions: [("level", level)]).increment()
             logger.info("deadline missed", metadata: ["aggregate.id": "\(id)", "level": "\(level)", "escalated": "\(escalated)"])
         }
-        try await recordBacklog(now: now)
         return handled.count
     }
 
     /// Open cases per level and those past their deadline: the backlog an operator watches.
-    private func recordBacklog(now: Date) async throws {
+    func recordBacklog(now: Date) async throws {
         let logger = logger
         let counts = try await database.withConnection { connection in
             var counts: [(String, Int, Int)] = []

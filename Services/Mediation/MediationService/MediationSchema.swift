@@ -150,6 +150,14 @@ enum MediationSchema {
                 );
                 CREATE INDEX case_meeting_case ON case_meeting (case_id, scheduled_at);
                 """),
+        Migration(
+            version: "2004_mediation_open_load_index",
+            sql: """
+                -- Routing counts each mediator's open cases; index exactly those.
+                DROP INDEX dispute_case_mediator;
+                CREATE INDEX dispute_case_open_by_mediator ON dispute_case (mediator_role_id)
+                    WHERE status IN ('reported', 'accepted', 'assigned', 'in-mediation');
+                """),
     ]
 
     /// The city's starting deadlines as SQL rows; operators change them in the table afterwards.
