@@ -179,6 +179,20 @@ extension AuthenticatedContext {
         guard let principal else { throw .unauthorized("This endpoint needs a bearer token.") }
         return principal
     }
+
+    /// The caller, who must hold one of `roles` (403 otherwise).
+    public func requirePrincipal(roles: Set<Role>, action: String) throws(ProblemDetails) -> Principal {
+        let principal = try requirePrincipal()
+        try principal.requireRole(roles, action: action)
+        return principal
+    }
+
+    /// A path parameter that must be a UUID (400 otherwise).
+    public func uuidParameter(_ name: String = "id") throws -> UUID {
+        let text = try parameters.require(name)
+        guard let id = UUID(uuidString: text) else { throw ProblemDetails.badRequest("\(name) must be a UUID, got '\(text.prefix(40))'.") }
+        return id
+    }
 }
 
 /// Requires `Authorization: Bearer <jwt>` on every route behind it.

@@ -15,6 +15,15 @@ public struct DatabaseConfig: Sendable, Equatable {
     public var maxConnections: Int
     public var connectTimeout: Duration
 
+    /// The local stack's database from `POSTGRES_*` (what `scripts/stack.sh env` exports), for drills,
+    /// benchmarks and tests; services read theirs through the runtime configuration instead.
+    public static func local(_ environment: [String: String], schema: String, maxConnections: Int = 4) -> DatabaseConfig {
+        DatabaseConfig(
+            host: environment["POSTGRES_HOST"] ?? "127.0.0.1", port: Int(environment["POSTGRES_PORT"] ?? "5432") ?? 5432,
+            username: environment["POSTGRES_USER"] ?? "city", password: environment["POSTGRES_PASSWORD"] ?? "city",
+            database: environment["POSTGRES_DB"] ?? "city", schema: schema, maxConnections: maxConnections)
+    }
+
     public init(
         host: String, port: Int = 5432, username: String, password: String, database: String, schema: String,
         requireTLS: Bool = false, maxConnections: Int = 10, connectTimeout: Duration = .seconds(5)

@@ -34,3 +34,13 @@ public struct QueryBuilder: Sendable {
         PostgresQuery(unsafeSQL: sql, binds: bindings)
     }
 }
+
+extension PostgresBindings {
+    /// Bindings for a fixed list of values, for statements whose text varies (a table name, a lock
+    /// clause) and so cannot use string interpolation.
+    public static func of(_ values: any PostgresNonThrowingEncodable & Sendable...) -> PostgresBindings {
+        var bindings = PostgresBindings()
+        for value in values { bindings.append(value) }
+        return bindings
+    }
+}

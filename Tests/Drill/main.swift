@@ -41,10 +41,7 @@ var logger = Logger(label: "drill")
 logger.logLevel = .warning
 let kafka = try KafkaConfig.fromEnvironment(environment)
 let database = Database(
-    config: DatabaseConfig(
-        host: environment["POSTGRES_HOST"] ?? "127.0.0.1", port: Int(environment["POSTGRES_PORT"] ?? "5432") ?? 5432,
-        username: environment["POSTGRES_USER"] ?? "city", password: environment["POSTGRES_PASSWORD"] ?? "city",
-        database: environment["POSTGRES_DB"] ?? "city", schema: schema),
+    config: DatabaseConfig.local(environment, schema: schema, maxConnections: 10),
     logger: logger)
 
 try await withThrowingTaskGroup(of: Void.self) { group in

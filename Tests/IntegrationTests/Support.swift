@@ -35,13 +35,7 @@ enum Stack {
     }
 
     static func database(schema: String) -> DatabaseConfig {
-        DatabaseConfig(
-            host: environment["POSTGRES_HOST"] ?? "127.0.0.1",
-            port: Int(environment["POSTGRES_PORT"] ?? "5432") ?? 5432,
-            username: environment["POSTGRES_USER"] ?? "city",
-            password: environment["POSTGRES_PASSWORD"] ?? "city",
-            database: environment["POSTGRES_DB"] ?? "city",
-            schema: schema, maxConnections: 8)
+        DatabaseConfig.local(environment, schema: schema, maxConnections: 8)
     }
 
     static func uniqueName(_ prefix: String) -> String {

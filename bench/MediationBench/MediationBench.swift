@@ -29,10 +29,7 @@ struct MediationBench {
         var logger = Logger(label: "bench")
         logger.logLevel = .error
         let database = Database(
-            config: DatabaseConfig(
-                host: environment["POSTGRES_HOST"] ?? "127.0.0.1", port: Int(environment["POSTGRES_PORT"] ?? "5432") ?? 5432,
-                username: environment["POSTGRES_USER"] ?? "city", password: environment["POSTGRES_PASSWORD"] ?? "city",
-                database: environment["POSTGRES_DB"] ?? "city", schema: schema, maxConnections: 4),
+            config: DatabaseConfig.local(environment, schema: schema, maxConnections: 4),
             logger: logger)
         func say(_ line: String) { FileHandle.standardError.write(Data((line + "\n").utf8)) }
         let clock = ContinuousClock()

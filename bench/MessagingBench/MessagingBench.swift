@@ -47,10 +47,7 @@ struct MessagingBench {
         let topic = "bench-messaging-\(suffix)"
         func database(_ schema: String) -> Database {
             Database(
-                config: DatabaseConfig(
-                    host: environment["POSTGRES_HOST"] ?? "127.0.0.1", port: Int(environment["POSTGRES_PORT"] ?? "5432") ?? 5432,
-                    username: environment["POSTGRES_USER"] ?? "city", password: environment["POSTGRES_PASSWORD"] ?? "city",
-                    database: environment["POSTGRES_DB"] ?? "city", schema: schema, maxConnections: 4),
+                config: DatabaseConfig.local(environment, schema: schema, maxConnections: 4),
                 logger: logger)
         }
         let source = database("bench_src_\(suffix)")

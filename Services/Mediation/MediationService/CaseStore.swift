@@ -146,7 +146,7 @@ struct CaseStore: Sendable {
 
     func find(_ id: UUID, lock: Bool = false, on connection: PostgresConnection) async throws -> CaseRecord? {
         let rows = try await connection.query(
-            PostgresQuery(unsafeSQL: "SELECT \(CaseRecord.columns) FROM dispute_case WHERE id = $1\(lock ? " FOR UPDATE" : "")", binds: caseBinds(id)),
+            PostgresQuery(unsafeSQL: "SELECT \(CaseRecord.columns) FROM dispute_case WHERE id = $1\(lock ? " FOR UPDATE" : "")", binds: .of(id)),
             logger: logger)
         for try await row in rows { return try CaseRecord(row: row.makeRandomAccess()) }
         return nil
@@ -393,10 +393,4 @@ extension CaseAction {
         default: nil
         }
     }
-}
-
-func caseBinds(_ id: UUID) -> PostgresBindings {
-    var bindings = PostgresBindings()
-    bindings.append(id)
-    return bindings
 }

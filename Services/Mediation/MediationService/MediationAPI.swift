@@ -33,16 +33,10 @@ struct MediationAPI: Sendable {
     }
 
     private func principal(_ context: AppContext, _ roles: Set<Role>, _ action: String) throws -> Principal {
-        let principal = try context.requirePrincipal()
-        try principal.requireRole(roles, action: action)
-        return principal
+        try context.requirePrincipal(roles: roles, action: action)
     }
 
-    private func caseID(_ context: AppContext) throws -> UUID {
-        let text = try context.parameters.require("id")
-        guard let id = UUID(uuidString: text) else { throw ProblemDetails.badRequest("id must be a UUID.") }
-        return id
-    }
+    private func caseID(_ context: AppContext) throws -> UUID { try context.uuidParameter() }
 
     @Sendable func report(_ request: Request, context: AppContext) async throws -> Response {
         let principal = try principal(context, Self.reporters, "report disputes")
@@ -258,7 +252,7 @@ struct MediationAPI: Sendable {
     @Sendable func recordMinutes(_ request: Request, context: AppContext) async throws -> Response {
         let principal = try principal(context, Self.handlers, "record minutes")
         let id = try caseID(context)
-        guard let meetingID = UUID(uuidString: try context.parameters.require("meeting")) else { throw ProblemDetails.badRequest("meeting must be a UUID.") }
+        let meetingID = try context.uuidParameter("meeting")
         let minutes = try decodeJSON(Minutes.self, from: try await request.collectBody())
         let clock = clock
         let meeting = try await database.transaction { connection in

@@ -71,7 +71,7 @@ struct OrganisationStore: Sendable {
 
     func find(_ id: UUID, lock: Bool = false, on connection: PostgresConnection) async throws -> OrganisationRecord? {
         let rows = try await connection.query(
-            PostgresQuery(unsafeSQL: "SELECT \(OrganisationRecord.columns) FROM organisation WHERE id = $1\(lock ? " FOR UPDATE" : "")", binds: binds(id)),
+            PostgresQuery(unsafeSQL: "SELECT \(OrganisationRecord.columns) FROM organisation WHERE id = $1\(lock ? " FOR UPDATE" : "")", binds: PostgresBindings.of(id)),
             logger: logger)
         return try await rows.collect(OrganisationRecord.init).first
     }

@@ -76,7 +76,7 @@ struct PlaceStore: Sendable {
 
     func find(_ code: String, lock: Bool = false, on connection: PostgresConnection) async throws -> PlaceRecord? {
         let rows = try await connection.query(
-            PostgresQuery(unsafeSQL: "SELECT \(PlaceRecord.columns) FROM place WHERE code = $1\(lock ? " FOR UPDATE" : "")", binds: binds(code)),
+            PostgresQuery(unsafeSQL: "SELECT \(PlaceRecord.columns) FROM place WHERE code = $1\(lock ? " FOR UPDATE" : "")", binds: PostgresBindings.of(code)),
             logger: logger)
         return try await rows.collect(PlaceRecord.init).first
     }
@@ -84,7 +84,7 @@ struct PlaceStore: Sendable {
     func find(codes: [String], on connection: PostgresConnection) async throws -> [String: PlaceRecord] {
         guard !codes.isEmpty else { return [:] }
         let rows = try await connection.query(
-            PostgresQuery(unsafeSQL: "SELECT \(PlaceRecord.columns) FROM place WHERE code = ANY($1)", binds: binds(Array(Set(codes)))),
+            PostgresQuery(unsafeSQL: "SELECT \(PlaceRecord.columns) FROM place WHERE code = ANY($1)", binds: PostgresBindings.of(Array(Set(codes)))),
             logger: logger)
         return Dictionary(uniqueKeysWithValues: try await rows.collect(PlaceRecord.init).map { ($0.code, $0) })
     }
@@ -189,14 +189,14 @@ struct PlaceStore: Sendable {
                 let version = table == "person_role" ? "" : ", grid_version = \(path.gridVersion ?? 1)"
                 query = PostgresQuery(
                     unsafeSQL: "UPDATE \(table) SET district_code = $1, street_code = $2, community_code = $3\(version) WHERE grid_code = $4",
-                    binds: binds(path.district, path.street ?? "", path.community ?? "", place.code))
+                    binds: PostgresBindings.of(path.district, path.street ?? "", path.community ?? "", place.code))
             case .building where table == "household" || table == "resident":
                 query = PostgresQuery(
                     unsafeSQL: """
                         UPDATE \(table) SET district_code = $1, street_code = $2, community_code = $3, grid_code = $4, grid_version = $5
                         WHERE building_code = $6
                         """,
-                    binds: binds(path.district, path.street ?? "", path.community ?? "", path.grid ?? "", path.gridVersion ?? 1, place.code))
+                    binds: PostgresBindings.of(path.district, path.street ?? "", path.community ?? "", path.grid ?? "", path.gridVersion ?? 1, place.code))
             default: continue
             }
             try await connection.query(query, logger: logger)
@@ -305,11 +305,4 @@ struct PlaceStore: Sendable {
         }
         return findings
     }
-}
-
-/// Bindings for a fixed list of values (for statements whose text varies with a table or lock clause).
-func binds(_ values: any PostgresNonThrowingEncodable & Sendable...) -> PostgresBindings {
-    var bindings = PostgresBindings()
-    for value in values { bindings.append(value) }
-    return bindings
 }

@@ -61,9 +61,7 @@ struct RegistryAPI: Sendable {
 
     /// The caller, who must hold one of `roles`.
     private func actor(_ context: AppContext, _ roles: Set<Role>, _ action: String) throws -> RegistryActor {
-        let principal = try context.requirePrincipal()
-        try principal.requireRole(roles, action: action)
-        return RegistryActor(principal)
+        RegistryActor(try context.requirePrincipal(roles: roles, action: action))
     }
 
     /// A write: body read, `Idempotency-Key` honoured on creates, the `X-On-Behalf-Of` resident recorded.
@@ -117,11 +115,7 @@ struct RegistryAPI: Sendable {
         return path
     }
 
-    private func uuid(_ context: AppContext, _ name: String = "id") throws -> UUID {
-        let text = try context.parameters.require(name)
-        guard let id = UUID(uuidString: text) else { throw ProblemDetails.badRequest("\(name) must be a UUID, got '\(text.prefix(40))'.") }
-        return id
-    }
+    private func uuid(_ context: AppContext, _ name: String = "id") throws -> UUID { try context.uuidParameter(name) }
 
     private func ok<Body: Encodable>(_ body: Body) throws -> Response { try APIResult(.ok, body).response() }
 

@@ -75,7 +75,7 @@ func rows<Record>(
 ) async throws -> [UUID: Record] {
     guard !ids.isEmpty else { return [:] }
     let result = try await connection.query(
-        PostgresQuery(unsafeSQL: "SELECT \(columns) FROM \(table) WHERE id = ANY($1)\(lock ? " ORDER BY id FOR UPDATE" : "")", binds: binds(ids)),
+        PostgresQuery(unsafeSQL: "SELECT \(columns) FROM \(table) WHERE id = ANY($1)\(lock ? " ORDER BY id FOR UPDATE" : "")", binds: PostgresBindings.of(ids)),
         logger: logger)
     return Dictionary(uniqueKeysWithValues: try await result.collect(make).map { (id($0), $0) })
 }

@@ -67,7 +67,7 @@ struct RoleStore: Sendable {
     func find(_ id: UUID, lock: Bool = false, on connection: PostgresConnection) async throws -> RoleRecord? {
         let rows = try await connection.query(
             PostgresQuery(
-                unsafeSQL: "SELECT \(RoleRecord.columns) FROM \(RoleRecord.from) WHERE r.id = $1\(lock ? " FOR UPDATE OF r" : "")", binds: binds(id)),
+                unsafeSQL: "SELECT \(RoleRecord.columns) FROM \(RoleRecord.from) WHERE r.id = $1\(lock ? " FOR UPDATE OF r" : "")", binds: PostgresBindings.of(id)),
             logger: logger)
         return try await rows.collect(RoleRecord.init).first
     }
