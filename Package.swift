@@ -119,10 +119,12 @@ let package = Package(
         .target(name: "RegistryCore", dependencies: ["Contracts"], path: "Services/Registry/RegistryCore", swiftSettings: strict),
         // People's mediation: the case lifecycle, deadlines and routing, free of I/O.
         .target(name: "MediationCore", path: "Services/Mediation/MediationCore", swiftSettings: strict),
+        // Volunteer matching: the engine that ranks candidates for a need, free of I/O.
+        .target(name: "VolunteerCore", path: "Services/VolunteerMatching/VolunteerCore", swiftSettings: strict),
     ]
     + service("Registry", library: "RegistryService", executable: "registry", core: ["RegistryCore"])
     + service("Mediation", library: "MediationService", executable: "mediation", core: ["MediationCore"])
-    + service("VolunteerMatching", library: "VolunteerMatchingService", executable: "volunteer-matching")
+    + service("VolunteerMatching", library: "VolunteerMatchingService", executable: "volunteer-matching", core: ["VolunteerCore"])
     + service("Bidding", library: "BiddingService", executable: "bidding")
     + [
         // What the messaging drills share: a probe event, its handler and its table.
@@ -153,6 +155,19 @@ let package = Package(
             path: "bench/MessagingBench",
             swiftSettings: strict
         ),
+        // The registry issue's measurement: a district's households and residents through `district.inbound`, the
+        // ingress handler and the relay, end to end, beside COPY of the same rows; `bench/registry.sh` runs it.
+        .executableTarget(
+            name: "registry-bench",
+            dependencies: [
+                "RegistryService", "RegistryCore", "ServiceRuntime", "Messaging", "Kafka", "Storage", "Contracts",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "bench/RegistryBench",
+            swiftSettings: strict
+        ),
         // A district's bulk import through the registry, end to end, beside COPY; `bench/registry-ingress.sh` runs it.
         .executableTarget(
             name: "registry-ingress-bench",
@@ -178,7 +193,7 @@ let package = Package(
         .testTarget(
             name: "UnitTests",
             dependencies: [
-                "Kafka", "Contracts", "Storage", "Messaging", "ServiceRuntime", "RegistryCore", "MediationCore",
+                "Kafka", "Contracts", "Storage", "Messaging", "ServiceRuntime", "RegistryCore", "MediationCore", "VolunteerCore",
                 "RegistryService", "MediationService", "VolunteerMatchingService", "BiddingService",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
