@@ -172,8 +172,15 @@ public enum ServiceHost {
             for consumer in descriptor.consumers {
                 let groupID = "\(descriptor.name)\(consumer.groupSuffix)"
                 let kafkaConsumer: KafkaConsumer
+                // One client id per consumer: brokers tell group members apart by it, and with the
+                // library's shared default two consumers of one process were treated as one member
+                // (each group got half of its partitions on the local broker).
+                var consumerConfig = configuration.kafka
+                if consumerConfig.properties["client.id"] == nil {
+                    consumerConfig.properties["client.id"] = "\(groupID)-\(ProcessInfo.processInfo.processIdentifier)"
+                }
                 do {
-                    kafkaConsumer = try KafkaConsumer(config: configuration.kafka, groupID: groupID, topics: consumer.topics, logger: logger)
+                    kafkaConsumer = try KafkaConsumer(config: consumerConfig, groupID: groupID, topics: consumer.topics, logger: logger)
                 } catch {
                     throw StartupFailure.kafka("\(error)")
                 }
