@@ -172,15 +172,9 @@ public enum ServiceHost {
             for consumer in descriptor.consumers {
                 let groupID = "\(descriptor.name)\(consumer.groupSuffix)"
                 let kafkaConsumer: KafkaConsumer
-                // One client id per consumer: brokers tell group members apart by it, and with the
-                // library's shared default two consumers of one process were treated as one member
-                // (each group got half of its partitions on the local broker).
-                var consumerConfig = configuration.kafka
-                if consumerConfig.properties["client.id"] == nil {
-                    consumerConfig.properties["client.id"] = "\(groupID)-\(ProcessInfo.processInfo.processIdentifier)"
-                }
                 do {
-                    kafkaConsumer = try KafkaConsumer(config: consumerConfig, groupID: groupID, topics: consumer.topics, logger: logger)
+                    kafkaConsumer = try KafkaConsumer(
+                        config: consumerConfig(configuration.kafka, groupID: groupID), groupID: groupID, topics: consumer.topics, logger: logger)
                 } catch {
                     throw StartupFailure.kafka("\(error)")
                 }
@@ -214,6 +208,17 @@ public enum ServiceHost {
             let serviceGroup = ServiceGroup(configuration: groupConfiguration)
             try await serviceGroup.run()
         }
+    }
+
+    /// The settings of one consumer: its own client id unless the operator set one. Brokers tell group
+    /// members apart by it; with the library's shared default, two consumers of one process were one
+    /// member to the local broker and each group got half of its partitions.
+    public static func consumerConfig(_ base: KafkaConfig, groupID: String) -> KafkaConfig {
+        var config = base
+        if config.properties["client.id"] == nil {
+            config.properties["client.id"] = "\(groupID)-\(ProcessInfo.processInfo.processIdentifier)"
+        }
+        return config
     }
 
     /// The service's router: the shared operational routes plus the descriptor's API routes.

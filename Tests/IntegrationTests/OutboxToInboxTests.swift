@@ -4,6 +4,7 @@ import Foundation
 import Kafka
 import Logging
 import Messaging
+import ServiceRuntime
 import Storage
 import Testing
 
@@ -61,6 +62,29 @@ extension IntegrationSuite {
                     }
                 }
             }
+        }
+    }
+}
+
+extension IntegrationSuite {
+    @Suite struct ConsumersOfOneProcess {
+        @Test func twoConsumerGroupsInOneProcessEachGetEveryPartitionOfTheirTopic() async throws {
+            let first = try await Stack.topic("one", partitions: 4), second = try await Stack.topic("two", partitions: 4)
+            let base = try Stack.kafka()
+            let consumers = try [(first, "a"), (second, "b")].map { topic, suffix in
+                let group = Stack.uniqueName("group-\(suffix)")
+                return try KafkaConsumer(config: ServiceHost.consumerConfig(base, groupID: group), groupID: group, topics: [topic], logger: Stack.logger)
+            }
+            try await Stack.eventually(timeout: .seconds(30), "both groups assigned") {
+                try await withThrowingTaskGroup(of: Void.self) { polls in
+                    for consumer in consumers { polls.addTask { _ = try await consumer.poll(maxMessages: 1, timeout: .milliseconds(200)) } }
+                    try await polls.waitForAll()
+                }
+                return consumers.allSatisfy { $0.assignment.count == 4 }
+            }
+            #expect(consumers[0].assignment.allSatisfy { $0.topic == first })
+            #expect(consumers[1].assignment.allSatisfy { $0.topic == second })
+            for consumer in consumers { await consumer.close() }
         }
     }
 }

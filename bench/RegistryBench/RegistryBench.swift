@@ -43,7 +43,16 @@ struct RegistryBench {
     static let residentColumns =
         "id, household_id, name, national_id_digest, national_id_masked, birth_date, phone, residency, floating, groups, sensitive_groups, building_code, grid_code, grid_version, community_code, street_code, district_code"
 
-    static func main() async throws {
+    static func main() async {
+        do {
+            try await run()
+        } catch {
+            say("registry-bench failed: \(error)")
+            exit(1)
+        }
+    }
+
+    static func run() async throws {
         let arguments = Array(CommandLine.arguments.dropFirst())
         func option(_ name: String) -> String? {
             guard let index = arguments.firstIndex(of: "--" + name), index + 1 < arguments.count else { return nil }
