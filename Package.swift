@@ -156,18 +156,6 @@ let package = Package(
             swiftSettings: strict
         ),
         // The registry issue's measurement: a district's households and residents through `district.inbound`, the
-        // ingress handler and the relay, end to end, beside COPY of the same rows; `bench/registry.sh` runs it.
-        .executableTarget(
-            name: "registry-bench",
-            dependencies: [
-                "RegistryService", "RegistryCore", "ServiceRuntime", "Messaging", "Kafka", "Storage", "Contracts",
-                .product(name: "PostgresNIO", package: "postgres-nio"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ],
-            path: "bench/RegistryBench",
-            swiftSettings: strict
-        ),
         // A district's bulk import through the registry, end to end, beside COPY; `bench/registry-ingress.sh` runs it.
         .executableTarget(
             name: "registry-ingress-bench",
