@@ -80,7 +80,7 @@ public enum IdempotentWrite {
         var hasher = SHA256()
         hasher.update(data: Data("\(request.method) \(request.uri.path)\n".utf8))
         hasher.update(data: canonical(body))
-        let hash = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        let hash = hex(hasher.finalize())
         let outcome: (APIResult, Bool) = try await database.transaction { connection in
             // Takes the key first: a concurrent retry waits here until this transaction ends, then replays.
             let claimed = try await connection.query(

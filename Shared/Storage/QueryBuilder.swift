@@ -44,3 +44,16 @@ extension PostgresBindings {
         return bindings
     }
 }
+
+/// Lower-case hex (bytea digests, request hashes); written by hand because `String(format:)` per byte
+/// costs more than computing a digest, and a district import formats hundreds of thousands.
+public func hex<Bytes: Sequence>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
+    let digits = Array("0123456789abcdef".utf8)
+    var text = [UInt8]()
+    text.reserveCapacity(bytes.underestimatedCount * 2)
+    for byte in bytes {
+        text.append(digits[Int(byte >> 4)])
+        text.append(digits[Int(byte & 0x0f)])
+    }
+    return String(decoding: text, as: UTF8.self)
+}

@@ -234,11 +234,11 @@ struct RegistryIngressBench {
         for (n, record) in records.enumerated() {
             let facts = try ResidentFacts(record)
             let id = facts.nationalID!
-            let hex = digest.digest(id).map { String(format: "%02x", $0) }.joined()
+            let digestHex = hex(digest.digest(id))
             let floating = try facts.floating.map { String(decoding: try EventCoding.encode($0), as: UTF8.self) } ?? ""
             let building = (n % max(1, households)) % buildings
             let fields: [String] = [
-                record.id.uuidString, record.householdId.uuidString, quoted(facts.name), "\\x" + hex, id.masked, id.birthDay, facts.phone ?? "",
+                record.id.uuidString, record.householdId.uuidString, quoted(facts.name), "\\x" + digestHex, id.masked, id.birthDay, facts.phone ?? "",
                 facts.residency.rawValue, floating.isEmpty ? "" : quoted(floating), quoted("{" + facts.ordinaryGroups.joined(separator: ",") + "}"), "{}",
                 "B01-B\(building)", "B01-G\(building % 20)", "1", "B01-C", "B01-S", "B01",
             ]

@@ -178,15 +178,8 @@ struct CaseStore: Sendable {
         if let before = intake.alreadyBefore {
             throw MediationError.outsideMediation("The matter is already before the \(before); people's mediation does not take it up while it is.")
         }
-        let grids = try await connection.query(
-            "SELECT version, community_code, street_code, district_code FROM known_place WHERE code = \(intake.grid) AND level = 'grid'", logger: logger)
-        var location: PlaceLocation?
-        for try await (version, community, street, district) in grids.decode((Int, String?, String?, String).self) {
-            location = PlaceLocation(district: district, street: street, community: community, grid: intake.grid, gridVersion: version)
-        }
-        guard let location, let community = location.community else { throw MediationError.unknownGrid(intake.grid) }
-        let path = PlacePath(district: location.district, street: location.street, community: community)
-        guard actor.scope.covers(path) else { throw MediationError.outOfScope(scope: actor.scope.description, place: "grid \(intake.grid)") }
+        let location = try await grid(intake.grid, within: actor, on: connection)
+        let community = location.community ?? ""
 
         let id = intake.id ?? UUID()
         let inserted = try await connection.query(
@@ -246,17 +239,7 @@ struct CaseStore: Sendable {
         guard problems.isEmpty, let newCategory else { throw MediationError.invalid(problems) }
         var location = record.location
         if let grid, grid != record.location.grid {
-            var found: PlaceLocation?
-            for try await (version, community, street, district) in try await connection.query(
-                "SELECT version, community_code, street_code, district_code FROM known_place WHERE code = \(grid) AND level = 'grid'", logger: logger
-            ).decode((Int, String?, String?, String).self) {
-                found = PlaceLocation(district: district, street: street, community: community, grid: grid, gridVersion: version)
-            }
-            guard let found, found.community != nil else { throw MediationError.unknownGrid(grid) }
-            guard actor.scope.covers(PlacePath(district: found.district, street: found.street, community: found.community)) else {
-                throw MediationError.outOfScope(scope: actor.scope.description, place: "grid \(grid)")
-            }
-            location = found
+            location = try await self.grid(grid, within: actor, on: connection)
         }
         guard newCategory != record.category || location != record.location else { return record }
         var updated = record
@@ -280,6 +263,21 @@ struct CaseStore: Sendable {
         ].compactMap { $0 }.joined(separator: ", ")
         try await history(updated, action: "reclassify", from: record, actor: actor.subject, reason: "\(change): \(reason)", type: MediationEventTypes.changed, now: now, on: connection)
         return try await route(updated, actor: actor.subject, now: now, on: connection)
+    }
+
+    /// A grid as the registry last drew it, which must lie in the caller's scope.
+    private func grid(_ code: String, within actor: Principal, on connection: PostgresConnection) async throws -> PlaceLocation {
+        var found: PlaceLocation?
+        for try await (version, community, street, district) in try await connection.query(
+            "SELECT version, community_code, street_code, district_code FROM known_place WHERE code = \(code) AND level = 'grid'", logger: logger
+        ).decode((Int, String?, String?, String).self) {
+            found = PlaceLocation(district: district, street: street, community: community, grid: code, gridVersion: version)
+        }
+        guard let found, found.community != nil else { throw MediationError.unknownGrid(code) }
+        guard actor.scope.covers(PlacePath(district: found.district, street: found.street, community: found.community)) else {
+            throw MediationError.outOfScope(scope: actor.scope.description, place: "grid \(code)")
+        }
+        return found
     }
 
     /// The least-loaded active mediator at the case's level; none there → the level above.

@@ -377,9 +377,7 @@ struct RegistryAPI: Sendable {
             }
             try visible(current.path, to: actor, kind: "resident", id: id.uuidString.lowercased())
             let residency = patch.residency ?? current.residency
-            let floating = residency == "registered" ? patch.floating : patch.floating ?? current.floating.map {
-                FloatingRegistration(origin: $0.origin, arrivedOn: $0.arrivedOn, permitNumber: $0.permitNumber, permitExpiresOn: $0.permitExpiresOn, purpose: $0.purpose)
-            }
+            let floating = residency == "registered" ? patch.floating : patch.floating ?? current.floating?.registration
             let facts = try validated { () throws(InvalidRecord) in
                 try ResidentFacts(
                     id: id, householdId: current.householdId, name: patch.name ?? current.name, nationalID: patch.nationalId, phone: patch.phone ?? current.phone,
@@ -403,7 +401,7 @@ struct RegistryAPI: Sendable {
             let facts = try validated { () throws(InvalidRecord) in
                 try ResidentFacts(
                     id: id, householdId: move.householdId, name: current.name, nationalID: nil, phone: current.phone, residency: current.residency,
-                    floating: current.floating.map { FloatingRegistration(origin: $0.origin, arrivedOn: $0.arrivedOn, permitNumber: $0.permitNumber, permitExpiresOn: $0.permitExpiresOn, purpose: $0.purpose) },
+                    floating: current.floating?.registration,
                     groups: current.groups + sensitiveKept(current, by: actor), today: now)
             }
             let record = try await writeResident(facts, mode: .update, actor: actor, reason: move.reason, now: now, on: connection)
@@ -649,5 +647,12 @@ struct RegistryAPI: Sendable {
         }
         let page = try PageRequest(query)
         return try ok(try await database.withConnection { try await AuditLog(logger: logger).list(filter, page: page, on: $0) })
+    }
+}
+
+extension FloatingFacts {
+    /// The registration as the API and districts send it, to carry a stored one into a partial update.
+    var registration: FloatingRegistration {
+        FloatingRegistration(origin: origin, arrivedOn: arrivedOn, permitNumber: permitNumber, permitExpiresOn: permitExpiresOn, purpose: purpose)
     }
 }
