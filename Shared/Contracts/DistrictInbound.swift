@@ -224,3 +224,85 @@ public struct DistrictDispute: Codable, Sendable, Hashable {
         self.alreadyBefore = alreadyBefore
     }
 }
+
+/// `district.service-need.reported.v1`: a resident's or household's need for volunteer service, as a
+/// district's service hotline or community system recorded it. Taken by the volunteer-matching service.
+public struct DistrictServiceNeed: Codable, Sendable, Hashable {
+    public var id: UUID
+    public var householdId: UUID?
+    public var residentId: UUID?
+    /// The grid where the service is given; it must lie in the source district.
+    public var grid: String
+    /// `day-care`, `elder-care`, `meal-delivery`, `after-school-care`, `rehabilitation`, `nursing`,
+    /// `tutoring`, `counselling`, `hardship-help`, `migrant-worker-training`, `other`.
+    public var kind: String
+    public var skills: [String]?
+    /// One-off windows.
+    public var windows: [ServiceWindow]?
+    /// Or a weekly schedule, expanded into windows between `from` and `until`.
+    public var schedule: ServiceSchedule?
+    /// How many volunteers the need asks for (1 when absent).
+    public var volunteers: Int?
+    /// `routine`, `soon` or `urgent` (`routine` when absent).
+    public var urgency: String?
+    /// Who to call and where to go; shown to a volunteer only once the assignment is confirmed.
+    public var contact: ServiceContact?
+    public var notes: String?
+
+    public init(
+        id: UUID, householdId: UUID? = nil, residentId: UUID? = nil, grid: String, kind: String, skills: [String]? = nil,
+        windows: [ServiceWindow]? = nil, schedule: ServiceSchedule? = nil, volunteers: Int? = nil, urgency: String? = nil,
+        contact: ServiceContact? = nil, notes: String? = nil
+    ) {
+        self.id = id
+        self.householdId = householdId
+        self.residentId = residentId
+        self.grid = grid
+        self.kind = kind
+        self.skills = skills
+        self.windows = windows
+        self.schedule = schedule
+        self.volunteers = volunteers
+        self.urgency = urgency
+        self.contact = contact
+        self.notes = notes
+    }
+}
+
+/// A stretch of time a service takes.
+public struct ServiceWindow: Codable, Sendable, Hashable {
+    public var start: Date
+    public var end: Date
+
+    public init(start: Date, end: Date) {
+        self.start = start
+        self.end = end
+    }
+}
+
+/// A recurring weekly schedule: slots such as `tue 14:00-16:00`, from one day until another
+/// (`YYYY-MM-DD`, both included), in the city's time zone.
+public struct ServiceSchedule: Codable, Sendable, Hashable {
+    public var weekly: [String]
+    public var from: String
+    public var until: String
+
+    public init(weekly: [String], from: String, until: String) {
+        self.weekly = weekly
+        self.from = from
+        self.until = until
+    }
+}
+
+/// Who a volunteer contacts for a need, and where the service happens.
+public struct ServiceContact: Codable, Sendable, Hashable {
+    public var name: String
+    public var phone: String?
+    public var address: String?
+
+    public init(name: String, phone: String? = nil, address: String? = nil) {
+        self.name = name
+        self.phone = phone
+        self.address = address
+    }
+}

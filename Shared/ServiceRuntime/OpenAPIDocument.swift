@@ -78,3 +78,61 @@ public enum OpenAPIDocument {
         ]],
     ] }
 }
+
+/// Small builders for a service's OpenAPI paths and schemas. A service's document type adopts this
+/// and names its own problem descriptions per status code.
+public protocol OpenAPIBuilding {
+    /// What each problem status means for this service's routes.
+    static var problemTexts: [String: String] { get }
+}
+
+extension OpenAPIBuilding {
+    public static func ref(_ name: String) -> [String: Any] { ["$ref": "#/components/schemas/\(name)"] }
+    public static func string(_ description: String? = nil, format: String? = nil, values: [String]? = nil) -> [String: Any] {
+        var schema: [String: Any] = ["type": "string"]
+        if let description { schema["description"] = description }
+        if let format { schema["format"] = format }
+        if let values { schema["enum"] = values }
+        return schema
+    }
+    public static func array(_ items: [String: Any]) -> [String: Any] { ["type": "array", "items": items] }
+    public static func object(_ properties: [String: Any], required: [String] = []) -> [String: Any] {
+        ["type": "object", "properties": properties, "required": required]
+    }
+    public static func page(_ item: String) -> [String: Any] {
+        object(["items": array(ref(item)), "nextCursor": ["type": ["string", "null"], "description": "pass as `cursor` for the next page"]], required: ["items"])
+    }
+    public static func items(_ item: String) -> [String: Any] { object(["items": array(ref(item))], required: ["items"]) }
+
+    public static func query(_ name: String, _ description: String) -> [String: Any] {
+        ["name": name, "in": "query", "required": false, "schema": ["type": "string"], "description": description]
+    }
+    public static func pathParameter(_ name: String) -> [String: Any] {
+        ["name": name, "in": "path", "required": true, "schema": ["type": "string"]]
+    }
+    public static var pageParameters: [[String: Any]] { [query("cursor", "from the previous page's nextCursor"), query("limit", "1 to 500, default 50")] }
+    public static var idempotencyKey: [String: Any] { [
+        "name": "Idempotency-Key", "in": "header", "required": false, "schema": ["type": "string"],
+        "description": "a retry with the same key and body returns the first answer",
+    ] }
+
+    public static func problems(_ codes: [String]) -> [String: Any] {
+        var responses: [String: Any] = [:]
+        for code in codes {
+            responses[code] = ["description": problemTexts[code] ?? code, "content": ["application/problem+json": ["schema": ref("Problem")]]]
+        }
+        return responses
+    }
+
+    public static func operation(
+        _ summary: String, id: String, parameters: [[String: Any]] = [], body: String? = nil, status: String = "200", response: [String: Any],
+        errors: [String] = ["400", "401", "403"]
+    ) -> [String: Any] {
+        var operation: [String: Any] = [
+            "summary": summary, "operationId": id, "security": [["bearer": []]], "parameters": parameters,
+            "responses": problems(errors).merging([status: ["description": "done", "content": ["application/json": ["schema": response]]]]) { a, _ in a },
+        ]
+        if let body { operation["requestBody"] = ["required": true, "content": ["application/json": ["schema": ref(body)]]] }
+        return operation
+    }
+}

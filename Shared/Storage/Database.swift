@@ -63,6 +63,7 @@ public enum SQLState {
     public static let checkViolation = "23514"
     public static let serializationFailure = "40001"
     public static let deadlockDetected = "40P01"
+    public static let exclusionViolation = "23P01"
 
     /// The SQLSTATE of a server error, if `error` is one.
     public static func of(_ error: any Error) -> String? {

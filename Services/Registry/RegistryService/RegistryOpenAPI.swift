@@ -1,7 +1,7 @@
 import ServiceRuntime
 
 /// The registry's routes as OpenAPI 3.1 (served at `/openapi.json`; a test checks it against the router).
-enum RegistryOpenAPI {
+enum RegistryOpenAPI: OpenAPIBuilding {
     static var document: String {
         OpenAPIDocument.document(
             service: RegistryService.name,
@@ -15,64 +15,16 @@ enum RegistryOpenAPI {
             paths: paths, schemas: schemas)
     }
 
-    static func ref(_ name: String) -> [String: Any] { ["$ref": "#/components/schemas/\(name)"] }
-    static func string(_ description: String? = nil, format: String? = nil, values: [String]? = nil) -> [String: Any] {
-        var schema: [String: Any] = ["type": "string"]
-        if let description { schema["description"] = description }
-        if let format { schema["format"] = format }
-        if let values { schema["enum"] = values }
-        return schema
-    }
-    static func array(_ items: [String: Any]) -> [String: Any] { ["type": "array", "items": items] }
-    static func object(_ properties: [String: Any], required: [String] = []) -> [String: Any] {
-        ["type": "object", "properties": properties, "required": required]
-    }
-    static func page(_ item: String) -> [String: Any] {
-        object(["items": array(ref(item)), "nextCursor": ["type": ["string", "null"], "description": "pass as `cursor` for the next page"]], required: ["items"])
-    }
-    static func items(_ item: String) -> [String: Any] { object(["items": array(ref(item))], required: ["items"]) }
-
-    static func query(_ name: String, _ description: String) -> [String: Any] {
-        ["name": name, "in": "query", "required": false, "schema": ["type": "string"], "description": description]
-    }
-    static func pathParameter(_ name: String) -> [String: Any] {
-        ["name": name, "in": "path", "required": true, "schema": ["type": "string"]]
-    }
-    static var pageParameters: [[String: Any]] { [query("cursor", "from the previous page's nextCursor"), query("limit", "1 to 500, default 50")] }
+    static let problemTexts = [
+        "400": "invalid input, with `errors` per field", "401": "missing or bad token", "403": "role or scope does not allow it",
+        "404": "not found, or outside the caller's scope", "409": "exists already, duplicate national ID, or state conflict",
+        "422": "names something that does not exist, or an Idempotency-Key reused",
+    ]
     static var placeParameters: [[String: Any]] { [query("district", "district code"), query("street", "street code"), query("community", "community code")] }
     static var onBehalf: [String: Any] { [
         "name": "X-On-Behalf-Of", "in": "header", "required": false, "schema": ["type": "string", "format": "uuid"],
         "description": "the resident the caller acts for (recorded in the audit log)",
     ] }
-    static var idempotencyKey: [String: Any] { [
-        "name": "Idempotency-Key", "in": "header", "required": false, "schema": ["type": "string"],
-        "description": "a retry with the same key and body returns the first answer",
-    ] }
-
-    static func problems(_ codes: [String]) -> [String: Any] {
-        var responses: [String: Any] = [:]
-        let text = [
-            "400": "invalid input, with `errors` per field", "401": "missing or bad token", "403": "role or scope does not allow it",
-            "404": "not found, or outside the caller's scope", "409": "exists already, duplicate national ID, or state conflict",
-            "422": "names something that does not exist, or an Idempotency-Key reused",
-        ]
-        for code in codes {
-            responses[code] = ["description": text[code] ?? code, "content": ["application/problem+json": ["schema": ref("Problem")]]]
-        }
-        return responses
-    }
-
-    static func operation(
-        _ summary: String, id: String, parameters: [[String: Any]] = [], body: String? = nil, status: String = "200", response: [String: Any],
-        errors: [String] = ["400", "401", "403"]
-    ) -> [String: Any] {
-        var operation: [String: Any] = [
-            "summary": summary, "operationId": id, "security": [["bearer": []]], "parameters": parameters,
-            "responses": problems(errors).merging([status: ["description": "done", "content": ["application/json": ["schema": response]]]]) { a, _ in a },
-        ]
-        if let body { operation["requestBody"] = ["required": true, "content": ["application/json": ["schema": ref(body)]]] }
-        return operation
-    }
 
     static var paths: [String: Any] {
         let write = ["400", "401", "403", "404", "409", "422"]

@@ -53,15 +53,64 @@ public struct WeeklySlot: Codable, Sendable, Hashable {
         return hours * 60 + minutes
     }
 
-    /// Whether the window lies inside this slot on its day, in the city's time zone.
+    /// Where the slot lies in the week, in minutes from Monday 00:00; a slot running past 24:00 runs into the next day.
+    public var weekStart: Int { (weekday - 1) * WeekMinutes.perDay + startMinute }
+    public var length: Int { endMinute - startMinute }
+
+    /// Whether this one slot covers the whole window, in the city's time zone.
     public func covers(_ window: TimeWindow, calendar: Calendar) -> Bool {
+        WeekMinutes.span(of: window, calendar: calendar).map { Self.union([self], covers: $0) } ?? false
+    }
+
+    /// Whether the slots together cover every minute of the span, over the weekly cycle (Sunday 24:00 is Monday 00:00).
+    /// It walks the span from its start: at each uncovered minute, the slot holding it that reaches furthest carries the walk on.
+    public static func union(_ slots: [WeeklySlot], covers span: WeekSpan) -> Bool {
+        let week = WeekMinutes.perWeek
+        var covered = 0
+        while covered < span.length {
+            let minute = (span.start + covered) % week
+            var reach = 0
+            for slot in slots {
+                let into = ((minute - slot.weekStart) % week + week) % week
+                if into < slot.length { reach = max(reach, slot.length - into) }
+            }
+            guard reach > 0 else { return false }
+            covered += reach
+        }
+        return true
+    }
+}
+
+/// Minutes of the week, from Monday 00:00 (0) to Sunday 24:00 (10,080, which is Monday 00:00 again).
+public enum WeekMinutes {
+    public static let perDay = 24 * 60
+    public static let perWeek = 7 * perDay
+
+    /// The minutes a window asks for: its start as a minute of the week in the calendar's time zone (rounded down to the
+    /// minute) and its length in whole minutes up to its end (rounded up). `nil` when no availability can cover it: a window
+    /// that is empty or longer than seven days.
+    public static func span(of window: TimeWindow, calendar: Calendar) -> WeekSpan? {
+        let seconds = window.end.timeIntervalSince(window.start)
+        guard seconds > 0, seconds <= Double(perWeek * 60) else { return nil }
         let start = calendar.dateComponents([.weekday, .hour, .minute], from: window.start)
-        // Calendar weekdays run Sunday = 1 … Saturday = 7.
-        let weekday = ((start.weekday ?? 1) + 5) % 7 + 1
-        guard weekday == self.weekday, calendar.isDate(window.start, inSameDayAs: window.end.addingTimeInterval(-1)) else { return false }
-        let from = (start.hour ?? 0) * 60 + (start.minute ?? 0)
-        let duration = Int(window.end.timeIntervalSince(window.start) / 60)
-        return from >= startMinute && from + duration <= endMinute
+        // Calendar weekdays run Sunday = 1 … Saturday = 7; the week here starts on Monday.
+        let day = ((start.weekday ?? 1) + 5) % 7
+        let firstMinute = (window.start.timeIntervalSinceReferenceDate / 60).rounded(.down)
+        let endMinute = (window.end.timeIntervalSinceReferenceDate / 60).rounded(.up)
+        return WeekSpan(
+            start: day * perDay + (start.hour ?? 0) * 60 + (start.minute ?? 0), length: min(Int(endMinute - firstMinute), perWeek))
+    }
+}
+
+/// A stretch of minutes of the week: from `start` (0 ..< 10,080) for `length` minutes (1 ... 10,080), wrapping from Sunday
+/// into Monday.
+public struct WeekSpan: Sendable, Hashable {
+    public var start: Int
+    public var length: Int
+
+    public init(start: Int, length: Int) {
+        self.start = start
+        self.length = length
     }
 }
 
@@ -176,8 +225,12 @@ public struct Match: Sendable, Hashable {
 
 /// The matching engine: who may serve a need, and in what order to ask them.
 ///
-/// Candidates must be unpaused, have every required skill, be available (a weekly slot covering each
-/// window of the need) and free (no confirmed assignment overlapping a window). The score, at most 110:
+/// Candidates must be unpaused, have every required skill, be available and free (no confirmed assignment
+/// overlapping a window). Available means that the union of the volunteer's weekly slots covers every minute of each
+/// window of the need, in the city's time zone: `mon 09:00-12:00` and `mon 12:00-15:00` together cover 11:00–13:00, and
+/// the week wraps, so `sun 22:00-24:00` and `mon 00:00-02:00` cover Sunday 23:00 to Monday 01:00. A window is taken
+/// from its start rounded down to the minute to its end rounded up; a window longer than seven days is never covered.
+/// The score, at most 110:
 /// - **place** — same grid 40, community 30, street 20, district 10, elsewhere 0;
 /// - **skills** — up to 20: the share of the need's skills and kind the volunteer has (the kind counts
 ///   as a skill: an `elder-care` volunteer for an elder-care need);
@@ -191,11 +244,15 @@ public enum Matching {
     public static let fairnessHours = 40.0
 
     public static func ineligibility(of volunteer: VolunteerProfile, for need: NeedProfile, calendar: Calendar) -> Ineligibility? {
+        ineligibility(of: volunteer, for: need, spans: need.windows.map { WeekMinutes.span(of: $0, calendar: calendar) })
+    }
+
+    /// `spans[i]` is the span of `need.windows[i]`, worked out once for all volunteers.
+    static func ineligibility(of volunteer: VolunteerProfile, for need: NeedProfile, spans: [WeekSpan?]) -> Ineligibility? {
         if volunteer.paused { return .paused }
-        let missing = need.skills.subtracting(volunteer.skills)
-        if !missing.isEmpty { return .missingSkills(missing) }
-        for window in need.windows {
-            if !volunteer.availability.contains(where: { $0.covers(window, calendar: calendar) }) { return .unavailable(window) }
+        if !need.skills.isSubset(of: volunteer.skills) { return .missingSkills(need.skills.subtracting(volunteer.skills)) }
+        for (window, span) in zip(need.windows, spans) {
+            guard let span, WeeklySlot.union(volunteer.availability, covers: span) else { return .unavailable(window) }
             if volunteer.busy.contains(where: { $0.overlaps(window) }) { return .doubleBooked(window) }
         }
         return nil
@@ -203,34 +260,46 @@ public enum Matching {
 
     public static func score(_ volunteer: VolunteerProfile, for need: NeedProfile) -> Score {
         let nearness = need.place.nearness(to: volunteer.place)
-        let place: Double =
-            switch nearness {
-            case .grid: 40
-            case .community: 30
-            case .street: 20
-            case .district: 10
-            case .elsewhere: 0
-            }
         let wanted = need.skills.union([need.kind.rawValue])
-        let skills = 20 * Double(wanted.intersection(volunteer.skills).count) / Double(wanted.count)
-        let fairness = 20 * (1 - min(volunteer.hoursThisMonth, fairnessHours) / fairnessHours)
-        let completed = Double(max(volunteer.completed, 1))
-        let attendance = completed / (completed + Double(volunteer.noShows))
-        let rating = volunteer.averageRating.map { 5 * (min(max($0, 1), 5) - 1) / 4 } ?? 2.5
         let continuity: Double = need.household.map { volunteer.households.contains($0) } == true ? 10 : 0
-        return Score(place: place, skills: skills, fairness: fairness, reliability: 15 * attendance + rating, continuity: continuity, nearness: nearness)
+        return Score(
+            place: placePoints(nearness), skills: skillPoints(matched: wanted.intersection(volunteer.skills).count, of: wanted.count),
+            fairness: fairness(hoursThisMonth: volunteer.hoursThisMonth),
+            reliability: reliability(completed: volunteer.completed, noShows: volunteer.noShows, averageRating: volunteer.averageRating),
+            continuity: continuity, nearness: nearness)
+    }
+
+    static func placePoints(_ nearness: Nearness) -> Double {
+        switch nearness {
+        case .grid: 40
+        case .community: 30
+        case .street: 20
+        case .district: 10
+        case .elsewhere: 0
+        }
+    }
+
+    static func skillPoints(matched: Int, of wanted: Int) -> Double { 20 * Double(matched) / Double(wanted) }
+
+    static func fairness(hoursThisMonth: Double) -> Double { 20 * (1 - min(hoursThisMonth, fairnessHours) / fairnessHours) }
+
+    static func reliability(completed: Int, noShows: Int, averageRating: Double?) -> Double {
+        let completed = Double(max(completed, 1))
+        let attendance = completed / (completed + Double(noShows))
+        let rating = averageRating.map { 5 * (min(max($0, 1), 5) - 1) / 4 } ?? 2.5
+        return 15 * attendance + rating
     }
 
     /// The eligible candidates, best first, at most `limit`.
     public static func rank(_ need: NeedProfile, among volunteers: [VolunteerProfile], calendar: Calendar, limit: Int = 10) -> [Match] {
-        var matches: [Match] = []
+        let spans = need.windows.map { WeekMinutes.span(of: $0, calendar: calendar) }
+        var matches: [(match: Match, id: String)] = []
         matches.reserveCapacity(min(volunteers.count, 1024))
-        for volunteer in volunteers where ineligibility(of: volunteer, for: need, calendar: calendar) == nil {
-            matches.append(Match(volunteer: volunteer.id, score: score(volunteer, for: need)))
+        for volunteer in volunteers where ineligibility(of: volunteer, for: need, spans: spans) == nil {
+            matches.append((Match(volunteer: volunteer.id, score: score(volunteer, for: need)), volunteer.id.uuidString))
         }
-        return Array(
-            matches.sorted { a, b in
-                a.score.total != b.score.total ? a.score.total > b.score.total : a.volunteer.uuidString < b.volunteer.uuidString
-            }.prefix(limit))
+        return matches.sorted { a, b in
+            a.match.score.total != b.match.score.total ? a.match.score.total > b.match.score.total : a.id < b.id
+        }.prefix(limit).map(\.match)
     }
 }

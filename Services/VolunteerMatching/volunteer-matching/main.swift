@@ -1,4 +1,3 @@
 import VolunteerMatchingService
-import ServiceRuntime
 
-await ServiceHost.main(VolunteerMatchingService.descriptor)
+await VolunteerMatchingService.main()

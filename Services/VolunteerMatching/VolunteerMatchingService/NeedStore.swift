@@ -1,0 +1,315 @@
+import Contracts
+import Foundation
+import Logging
+import Messaging
+import PostgresNIO
+import ServiceRuntime
+import Storage
+import VolunteerCore
+
+/// Why the volunteer-matching service refused a request; nothing was written.
+public enum VolunteerError: Error, ProblemConvertible, CustomStringConvertible, Sendable {
+    case invalid([ProblemDetails.FieldProblem])
+    case unknownReference(field: String, detail: String)
+    case notFound(String, UUID)
+    case outOfScope(scope: String, place: String)
+    /// The request is well formed but the record's state does not allow it (a filled need, an answered offer, ...).
+    case conflict(String)
+    case doubleBooked(volunteer: UUID)
+    /// The candidate index is still loading after a start.
+    case warmingUp
+
+    /// The reason a district report carrying this error is dead-lettered with.
+    public var deadLetterReason: DeadLetterReason {
+        let kind =
+            switch self {
+            case .invalid: "invalid"
+            case .unknownReference, .notFound: "unknown_reference"
+            case .outOfScope: "out_of_scope"
+            case .conflict, .doubleBooked, .warmingUp: "conflict"
+            }
+        return DeadLetterReason(kind: kind, detail: description)
+    }
+
+    public var description: String {
+        switch self {
+        case .invalid(let problems): problems.map { "\($0.field): \($0.problem)" }.joined(separator: "; ")
+        case .unknownReference(_, let detail): detail
+        case .notFound(let kind, let id): "no \(kind) \(id.uuidString.lowercased())"
+        case .outOfScope(let scope, let place): "\(place) is outside \(scope)"
+        case .conflict(let reason): reason
+        case .doubleBooked(let volunteer): "volunteer \(volunteer.uuidString.lowercased()) is already booked for an overlapping time"
+        case .warmingUp: "the candidate index is still loading; try again in a few seconds"
+        }
+    }
+
+    public var problem: ProblemDetails {
+        switch self {
+        case .invalid(let problems): .badRequest("The request breaks \(problems.count) rule\(problems.count == 1 ? "" : "s"); see errors.", errors: problems)
+        case .unknownReference(let field, let detail): .unknownReference(detail + ".", errors: [.init(field: field, problem: "unknown")])
+        case .notFound: .notFound("There is \(description), or it is outside your scope.")
+        case .outOfScope: .forbidden("Not allowed: \(description).")
+        case .conflict(let reason): .conflict(reason + ".")
+        case .doubleBooked:
+            ProblemDetails(type: ProblemDetails.typeBase + "double-booked", title: "Already booked", status: .conflict, detail: description + ".")
+        case .warmingUp:
+            ProblemDetails(type: ProblemDetails.typeBase + "warming-up", title: "Starting", status: .serviceUnavailable, detail: description + ".")
+        }
+    }
+}
+
+/// A need as reported, through the API or by a district system.
+public struct NeedIntake: Codable, Sendable {
+    public var id: UUID?
+    public var householdId: UUID?
+    public var residentId: UUID?
+    public var grid: String?
+    public var kind: String
+    public var skills: [String]?
+    public var windows: [ServiceWindow]?
+    public var schedule: ServiceSchedule?
+    public var volunteers: Int?
+    public var urgency: String?
+    public var contact: ServiceContact?
+    public var notes: String?
+
+    init(_ record: DistrictServiceNeed) {
+        id = record.id
+        householdId = record.householdId
+        residentId = record.residentId
+        grid = record.grid
+        kind = record.kind
+        skills = record.skills
+        windows = record.windows
+        schedule = record.schedule
+        volunteers = record.volunteers
+        urgency = record.urgency
+        contact = record.contact
+        notes = record.notes
+    }
+}
+
+/// A need as stored.
+struct NeedRecord: Sendable {
+    var id: UUID
+    var kind: ServiceKind
+    var skills: [String]
+    var householdId: UUID?
+    var residentId: UUID?
+    var location: PlaceLocation
+    var windows: [TimeWindow]
+    var volunteers: Int
+    var confirmed: Int
+    var urgency: Urgency
+    var status: String
+    var contact: ServiceContact?
+    var notes: String?
+    var openedAt: Date
+
+    static let columns = """
+        id, kind, skills, household_id, resident_id, grid_code, community_code, street_code, district_code, windows::text, volunteers, confirmed,
+        urgency, status, contact_name, contact_phone, contact_address, notes, opened_at
+        """
+
+    init(row: PostgresRandomAccessRow) throws {
+        id = try row["id"].decode(UUID.self)
+        kind = ServiceKind(rawValue: try row["kind"].decode(String.self)) ?? .other
+        skills = try row["skills"].decode([String].self)
+        householdId = try row["household_id"].decode(UUID?.self)
+        residentId = try row["resident_id"].decode(UUID?.self)
+        location = PlaceLocation(
+            district: try row["district_code"].decode(String.self), street: try row["street_code"].decode(String.self),
+            community: try row["community_code"].decode(String.self), grid: try row["grid_code"].decode(String.self))
+        let windows = try EventCoding.decoder.decode([ServiceWindow].self, from: Data(try row["windows"].decode(String.self).utf8))
+        self.windows = windows.map { TimeWindow(start: $0.start, end: $0.end) }
+        volunteers = try row["volunteers"].decode(Int.self)
+        confirmed = try row["confirmed"].decode(Int.self)
+        urgency = Urgency(rawValue: try row["urgency"].decode(String.self)) ?? .routine
+        status = try row["status"].decode(String.self)
+        let name = try row["contact_name"].decode(String?.self), phone = try row["contact_phone"].decode(String?.self)
+        let address = try row["contact_address"].decode(String?.self)
+        // The address may come from the registry's household when the report named no contact.
+        contact = name == nil && phone == nil && address == nil ? nil : ServiceContact(name: name ?? "", phone: phone, address: address)
+        notes = try row["notes"].decode(String?.self)
+        openedAt = try row["opened_at"].decode(Date.self)
+    }
+
+    var place: PlacePath { PlacePath(district: location.district, street: location.street, community: location.community) }
+
+    var snapshot: NeedSnapshot {
+        NeedSnapshot(
+            id: id, kind: kind.rawValue, skills: skills, location: location, householdId: householdId, residentId: residentId,
+            windows: windows.map { ServiceWindow(start: $0.start, end: $0.end) }, volunteers: volunteers, urgency: urgency.rawValue, status: status,
+            confirmed: confirmed, openedAt: openedAt)
+    }
+
+    var profile: NeedProfile {
+        NeedProfile(
+            id: id, kind: kind, skills: Set(skills),
+            place: Whereabouts(grid: location.grid, community: location.community, street: location.street, district: location.district),
+            windows: windows, household: householdId)
+    }
+}
+
+/// Service needs: intake (API and district systems), reading, cancelling. Every change publishes on
+/// `volunteer.events` through the outbox in the same transaction.
+struct NeedStore: Sendable {
+    let logger: Logger
+    let calendar: Calendar
+
+    init(logger: Logger, calendar: Calendar) {
+        self.logger = logger
+        self.calendar = calendar
+    }
+
+    func find(_ id: UUID, lock: Bool = false, on connection: PostgresConnection) async throws -> NeedRecord? {
+        let rows = try await connection.query(
+            PostgresQuery(unsafeSQL: "SELECT \(NeedRecord.columns) FROM service_need WHERE id = $1\(lock ? " FOR UPDATE" : "")", binds: .of(id)),
+            logger: logger)
+        for try await row in rows { return try NeedRecord(row: row.makeRandomAccess()) }
+        return nil
+    }
+
+    /// Records a need. Returns `nil` when its id or `sourceEventID` was recorded before (a report sent again).
+    func report(_ intake: NeedIntake, actor: Principal, sourceEventID: UUID? = nil, now: Date, on connection: PostgresConnection) async throws -> NeedRecord? {
+        var problems: [ProblemDetails.FieldProblem] = []
+        let kind = ServiceKind(rawValue: intake.kind)
+        if kind == nil { problems.append(.init(field: "kind", problem: "must be one of \(ServiceKind.allCases.map(\.rawValue).joined(separator: ", "))")) }
+        let urgency = Urgency(rawValue: intake.urgency ?? "routine")
+        if urgency == nil { problems.append(.init(field: "urgency", problem: "must be routine, soon or urgent")) }
+        let volunteers = intake.volunteers ?? 1
+        if !(1...50).contains(volunteers) { problems.append(.init(field: "volunteers", problem: "must be 1 to 50")) }
+        let skills = Array(Set((intake.skills ?? []).map { $0.trimmingCharacters(in: .whitespaces).lowercased() })).sorted()
+        for (index, skill) in skills.enumerated() where skill.isEmpty || skill.count > 60 {
+            problems.append(.init(field: "skills[\(index)]", problem: "must be 1 to 60 characters"))
+        }
+        if skills.count > 10 { problems.append(.init(field: "skills", problem: "at most 10")) }
+        if intake.householdId == nil && intake.residentId == nil {
+            problems.append(.init(field: "householdId", problem: "name the household or the resident served"))
+        }
+        if let contact = intake.contact, contact.name.trimmingCharacters(in: .whitespaces).isEmpty {
+            problems.append(.init(field: "contact.name", problem: "must not be empty"))
+        }
+        if (intake.notes?.count ?? 0) > 2000 { problems.append(.init(field: "notes", problem: "at most 2,000 characters")) }
+        var windows: [TimeWindow] = []
+        do {
+            windows = try self.windows(of: intake, now: now)
+        } catch {
+            problems.append(.init(field: error.field, problem: error.problem))
+        }
+        guard problems.isEmpty, let kind, let urgency else { throw VolunteerError.invalid(problems) }
+
+        let served = try await servedPlace(of: intake, on: connection)
+        guard let grid = intake.grid ?? served?.grid else {
+            throw VolunteerError.invalid([.init(field: "grid", problem: "name the grid where the service is given (the household's is not known)")])
+        }
+        let location = try await gridLocation(grid, on: connection)
+        let place = PlacePath(district: location.district, street: location.street, community: location.community)
+        guard actor.scope.covers(place) else { throw VolunteerError.outOfScope(scope: actor.scope.description, place: "grid \(grid)") }
+
+        let id = intake.id ?? UUID()
+        let encoded = String(decoding: try EventCoding.encode(windows.map { ServiceWindow(start: $0.start, end: $0.end) }), as: UTF8.self)
+        let inserted = try await connection.query(
+            """
+            INSERT INTO service_need (id, kind, skills, household_id, resident_id, grid_code, community_code, street_code, district_code, windows,
+                                      first_start, last_end, volunteers, urgency, status, contact_name, contact_phone, contact_address, notes,
+                                      reported_by, source_event_id, opened_at)
+            VALUES (\(id), \(kind.rawValue), \(skills), \(intake.householdId), \(intake.residentId), \(grid), \(location.community ?? ""),
+                    \(location.street ?? ""), \(location.district), \(encoded)::jsonb, \(windows[0].start), \(windows.map(\.end).max()!), \(volunteers),
+                    \(urgency.rawValue), 'open', \(intake.contact?.name), \(intake.contact?.phone), \(intake.contact?.address ?? served?.address),
+                    \(intake.notes), \(actor.subject), \(sourceEventID), \(now))
+            ON CONFLICT DO NOTHING
+            RETURNING id
+            """, logger: logger)
+        var fresh = false
+        for try await _ in inserted { fresh = true }
+        guard fresh, let record = try await find(id, on: connection) else { return nil }
+        try await publish(VolunteerEventTypes.needOpened, record, reason: nil, now: now, on: connection)
+        logger.info("need opened", metadata: ["aggregate.id": "\(id)", "kind": "\(kind.rawValue)", "grid": "\(grid)"])
+        return record
+    }
+
+    /// Cancels an open or filled need: pending offers are withdrawn and confirmed assignments cancelled.
+    func cancel(_ id: UUID, reason: String, actor: Principal, now: Date, on connection: PostgresConnection) async throws -> NeedRecord {
+        guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw VolunteerError.invalid([.init(field: "reason", problem: "say why the need is cancelled")])
+        }
+        guard var record = try await find(id, lock: true, on: connection), actor.scope.covers(record.place) else { throw VolunteerError.notFound("need", id) }
+        guard record.status != "cancelled" else { throw VolunteerError.conflict("The need is cancelled already") }
+        try await connection.query(
+            "UPDATE service_need SET status = 'cancelled', cancel_reason = \(reason), updated_at = \(now) WHERE id = \(id)", logger: logger)
+        record.status = "cancelled"
+        let desk = OfferDesk(logger: logger, calendar: calendar)
+        try await desk.withdrawPending(need: id, volunteer: nil, reason: "need cancelled: \(reason)", now: now, on: connection)
+        try await desk.cancelAssignments(need: id, by: actor.subject, reason: "need cancelled: \(reason)", now: now, on: connection)
+        try await publish(VolunteerEventTypes.needCancelled, record, reason: reason, now: now, on: connection)
+        return record
+    }
+
+    func publish(_ type: EventType, _ record: NeedRecord, reason: String?, now: Date, on connection: PostgresConnection) async throws {
+        try await VolunteerEvents.append(type, key: record.id, NeedChanged(need: record.snapshot, reason: reason), now: now, on: connection, logger: logger)
+    }
+
+    private func windows(of intake: NeedIntake, now: Date) throws(WindowProblem) -> [TimeWindow] {
+        if let schedule = intake.schedule {
+            if intake.windows?.isEmpty == false { throw WindowProblem(field: "schedule", problem: "give windows or a schedule, not both") }
+            var slots: [WeeklySlot] = []
+            for (index, text) in schedule.weekly.enumerated() {
+                guard let slot = WeeklySlot(text) else { throw WindowProblem(field: "schedule.weekly[\(index)]", problem: "must read like 'tue 14:00-16:00'") }
+                slots.append(slot)
+            }
+            guard !slots.isEmpty else { throw WindowProblem(field: "schedule.weekly", problem: "name at least one weekly slot") }
+            guard let from = Self.day(schedule.from) else { throw WindowProblem(field: "schedule.from", problem: "must be a day as YYYY-MM-DD") }
+            guard let until = Self.day(schedule.until) else { throw WindowProblem(field: "schedule.until", problem: "must be a day as YYYY-MM-DD") }
+            let expanded = try NeedWindows.expand(slots: slots, from: from, until: until, calendar: calendar)
+            return try NeedWindows.validate(expanded.filter { $0.end > now }, now: now, field: "schedule")
+        }
+        return try NeedWindows.validate((intake.windows ?? []).map { TimeWindow(start: $0.start, end: $0.end) }, now: now)
+    }
+
+    static func day(_ text: String) -> DateComponents? {
+        let parts = text.split(separator: "-")
+        guard parts.count == 3, parts[0].count == 4, let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2]),
+            (1...12).contains(month), (1...31).contains(day)
+        else { return nil }
+        return DateComponents(year: year, month: month, day: day)
+    }
+
+    /// The household's (or the resident's) place and address, when the registry has published them.
+    private func servedPlace(of intake: NeedIntake, on connection: PostgresConnection) async throws -> (grid: String?, address: String?)? {
+        if let household = intake.householdId {
+            let rows = try await connection.query("SELECT grid_code, address FROM known_household WHERE id = \(household)", logger: logger)
+            for try await (grid, address) in rows.decode((String?, String).self) { return (grid, address) }
+            throw VolunteerError.unknownReference(field: "householdId", detail: "Household \(household.uuidString.lowercased()) is not known (the registry has not published it)")
+        }
+        if let resident = intake.residentId {
+            let rows = try await connection.query(
+                """
+                SELECT r.grid_code, h.address FROM known_resident r LEFT JOIN known_household h ON h.id = r.household_id WHERE r.id = \(resident)
+                """, logger: logger)
+            for try await (grid, address) in rows.decode((String?, String?).self) { return (grid, address) }
+            throw VolunteerError.unknownReference(field: "residentId", detail: "Resident \(resident.uuidString.lowercased()) is not known (the registry has not published them)")
+        }
+        return nil
+    }
+
+    func gridLocation(_ grid: String, on connection: PostgresConnection) async throws -> PlaceLocation {
+        let rows = try await connection.query(
+            "SELECT district_code, street_code, community_code FROM known_place WHERE code = \(grid) AND level = 'grid'", logger: logger)
+        for try await (district, street, community) in rows.decode((String, String?, String?).self) {
+            return PlaceLocation(district: district, street: street, community: community, grid: grid)
+        }
+        throw VolunteerError.unknownReference(field: "grid", detail: "Grid \(grid) is not known (the registry has not published it)")
+    }
+}
+
+/// Appends an event to `volunteer.events` through the outbox.
+enum VolunteerEvents {
+    static func append<Payload: Encodable>(
+        _ type: EventType, key: UUID, _ payload: Payload, now: Date, on connection: PostgresConnection, logger: Logger
+    ) async throws {
+        let subject = key.uuidString.lowercased()
+        let event = CloudEvent(source: "/volunteer-matching", type: type, subject: subject, time: now, data: try EventCoding.encode(payload))
+        try await Outbox.append([OutboxEntry(topic: Topic.volunteerEvents.name, key: subject, event: event)], on: connection, logger: logger)
+    }
+}

@@ -1,0 +1,313 @@
+import Contracts
+import Foundation
+import Logging
+import Metrics
+import PostgresNIO
+import ServiceRuntime
+import Storage
+import VolunteerCore
+
+/// Offers and assignments: who is asked for a need, their answers, and the seats they hold.
+///
+/// Every step locks the need's row first, so two volunteers accepting the last seat at once are
+/// served one after the other: the first is confirmed, the second hears the need is filled. The
+/// `assignment_window` exclusion constraint refuses a double booking even if two needs race.
+struct OfferDesk: Sendable {
+    let logger: Logger
+    let calendar: Calendar
+
+    /// How long a need that found too few candidates waits before the dispatcher looks again.
+    static let retryAfter: TimeInterval = 300
+
+    static let offerColumns = "id, need_id, volunteer_id, status, rank, score::text, offered_at, expires_at, answered_at, reason"
+
+    static func offer(_ row: PostgresRandomAccessRow) throws -> OfferSnapshot {
+        OfferSnapshot(
+            id: try row["id"].decode(UUID.self), needId: try row["need_id"].decode(UUID.self), volunteerId: try row["volunteer_id"].decode(UUID.self),
+            status: try row["status"].decode(String.self), rank: try row["rank"].decode(Int.self),
+            score: try EventCoding.decoder.decode(ScoreParts.self, from: Data(try row["score"].decode(String.self).utf8)),
+            offeredAt: try row["offered_at"].decode(Date.self), expiresAt: try row["expires_at"].decode(Date.self),
+            answeredAt: try row["answered_at"].decode(Date?.self), reason: try row["reason"].decode(String?.self))
+    }
+
+    func findOffer(_ id: UUID, lock: Bool = false, on connection: PostgresConnection) async throws -> OfferSnapshot? {
+        let rows = try await connection.query(
+            PostgresQuery(unsafeSQL: "SELECT \(Self.offerColumns) FROM offer WHERE id = $1\(lock ? " FOR UPDATE" : "")", binds: .of(id)), logger: logger)
+        for try await row in rows { return try Self.offer(row.makeRandomAccess()) }
+        return nil
+    }
+
+    func offers(need: UUID, on connection: PostgresConnection) async throws -> [OfferSnapshot] {
+        var offers: [OfferSnapshot] = []
+        let rows = try await connection.query(
+            PostgresQuery(unsafeSQL: "SELECT \(Self.offerColumns) FROM offer WHERE need_id = $1 ORDER BY rank", binds: .of(need)), logger: logger)
+        for try await row in rows { offers.append(try Self.offer(row.makeRandomAccess())) }
+        return offers
+    }
+
+    /// Asks the next best candidates until the need's open seats have enough pending offers (one to
+    /// three per seat, by urgency). Candidates come from the index and are checked again here.
+    @discardableResult
+    func dispatch(need id: UUID, directory: VolunteerDirectory, now: Date, on connection: PostgresConnection) async throws -> [OfferSnapshot] {
+        guard let need = try await NeedStore(logger: logger, calendar: directory.calendar).find(id, lock: true, on: connection), need.status == "open" else {
+            return []
+        }
+        var asked: Set<UUID> = []
+        var pending = 0, lastRank = 0
+        for try await (volunteer, status, rank) in try await connection.query(
+            "SELECT volunteer_id, status, rank FROM offer WHERE need_id = \(id)", logger: logger
+        ).decode((UUID, String, Int).self) {
+            asked.insert(volunteer)
+            if status == "pending" { pending += 1 }
+            lastRank = max(lastRank, rank)
+        }
+        let wanted = (need.volunteers - need.confirmed) * need.urgency.offersPerSeat - pending
+        guard wanted > 0 else { return [] }
+        // A few spare candidates: some may have been booked or paused since the index last looked.
+        let matches: [Match]
+        do {
+            matches = try directory.rank(need.profile, limit: wanted + 5, excluding: asked)
+        } catch {
+            return []  // still loading after a start; the dispatcher comes back to every open need
+        }
+        if matches.isEmpty { Counter(label: "volunteer_matching_needs_without_candidates_total").increment() }
+        var free: Set<UUID> = []
+        for try await volunteer in try await connection.query(
+            """
+            SELECT v.role_id FROM volunteer v
+            WHERE v.role_id = ANY(\(matches.map(\.volunteer))) AND v.active AND NOT v.paused
+              AND NOT EXISTS (
+                SELECT 1 FROM assignment_window w, unnest(\(need.windows.map(\.start))::timestamptz[], \(need.windows.map(\.end))::timestamptz[]) AS n(s, e)
+                WHERE w.volunteer_id = v.role_id AND w.held AND w.starts_at < n.e AND n.s < w.ends_at)
+            """, logger: logger
+        ).decode(UUID.self) { free.insert(volunteer) }
+
+        let lifetime = need.urgency.offerLifetime
+        // An answer is no use after the service has started.
+        let expiresAt = min(now.addingTimeInterval(lifetime), max(need.windows[0].start, now.addingTimeInterval(300)))
+        var made: [OfferSnapshot] = []
+        for match in matches where free.contains(match.volunteer) && made.count < wanted {
+            let score = match.score
+            let parts = ScoreParts(
+                total: score.total, place: score.place, skills: score.skills, fairness: score.fairness, reliability: score.reliability,
+                continuity: score.continuity, nearness: score.nearness.rawValue)
+            let offer = OfferSnapshot(
+                id: UUID(), needId: id, volunteerId: match.volunteer, status: "pending", rank: lastRank + made.count + 1, score: parts, offeredAt: now,
+                expiresAt: expiresAt, answeredAt: nil, reason: nil)
+            try await connection.query(
+                """
+                INSERT INTO offer (id, need_id, volunteer_id, status, rank, score, offered_at, expires_at)
+                VALUES (\(offer.id), \(id), \(offer.volunteerId), 'pending', \(offer.rank), \(String(decoding: try EventCoding.encode(parts), as: UTF8.self))::jsonb,
+                        \(now), \(expiresAt))
+                """, logger: logger)
+            try await publish(VolunteerEventTypes.offerMade, offer, now: now, on: connection)
+            made.append(offer)
+        }
+        if made.count < wanted {
+            // Too few candidates now; look again later rather than every round.
+            try await connection.query(
+                "UPDATE service_need SET dispatch_after = \(now.addingTimeInterval(Self.retryAfter)) WHERE id = \(id)", logger: logger)
+        }
+        Counter(label: "volunteer_matching_offers_total", dimensions: [("outcome", "made")]).increment(by: made.count)
+        return made
+    }
+
+    /// A volunteer says yes: a seat is taken, or the need is filled already and nothing changes.
+    func accept(_ offerID: UUID, actor: Principal, now: Date, on connection: PostgresConnection) async throws -> AssignmentSnapshot {
+        let (offer, need) = try await lockedOffer(offerID, actor: actor, now: now, on: connection)
+        guard need.status == "open", need.confirmed < need.volunteers else {
+            throw VolunteerError.conflict("The need has all the volunteers it asked for; thank you all the same")
+        }
+        let assignment = AssignmentSnapshot(
+            id: UUID(), needId: need.id, volunteerId: offer.volunteerId, householdId: need.householdId, status: "confirmed",
+            windows: need.windows.map { ServiceWindow(start: $0.start, end: $0.end) }, confirmedAt: now, cancelledBy: nil, cancelReason: nil)
+        try await connection.query(
+            """
+            INSERT INTO assignment (id, need_id, volunteer_id, offer_id, status, confirmed_at)
+            VALUES (\(assignment.id), \(need.id), \(offer.volunteerId), \(offer.id), 'confirmed', \(now))
+            """, logger: logger)
+        do {
+            try await connection.query(
+                """
+                INSERT INTO assignment_window (assignment_id, volunteer_id, starts_at, ends_at)
+                SELECT \(assignment.id), \(offer.volunteerId), s, e FROM unnest(\(need.windows.map(\.start))::timestamptz[], \(need.windows.map(\.end))::timestamptz[]) AS n(s, e)
+                """, logger: logger)
+        } catch where SQLState.of(error) == SQLState.exclusionViolation {
+            throw VolunteerError.doubleBooked(volunteer: offer.volunteerId)
+        }
+        try await connection.query("UPDATE offer SET status = 'accepted', answered_at = \(now) WHERE id = \(offer.id)", logger: logger)
+        let filled = need.confirmed + 1 == need.volunteers
+        try await connection.query(
+            """
+            UPDATE service_need SET confirmed = confirmed + 1, status = \(filled ? "filled" : "open"), updated_at = \(now) WHERE id = \(need.id)
+            """, logger: logger)
+        try await touch(volunteer: offer.volunteerId, serving: need.householdId, on: connection)
+        try await VolunteerEvents.append(
+            VolunteerEventTypes.assignmentConfirmed, key: offer.volunteerId, AssignmentChanged(assignment: assignment), now: now, on: connection, logger: logger)
+        if filled {
+            try await withdrawPending(need: need.id, volunteer: nil, reason: "need filled", now: now, on: connection)
+            var record = need
+            record.confirmed += 1
+            record.status = "filled"
+            try await NeedStore(logger: logger, calendar: calendar).publish(
+                VolunteerEventTypes.needFilled, record, reason: nil, now: now, on: connection)
+        }
+        Counter(label: "volunteer_matching_offers_total", dimensions: [("outcome", "accepted")]).increment()
+        logger.info("assignment confirmed", metadata: ["aggregate.id": "\(need.id)", "volunteer.id": "\(offer.volunteerId)", "filled": "\(filled)"])
+        return assignment
+    }
+
+    /// A volunteer says no; the next candidate is asked.
+    func decline(_ offerID: UUID, reason: String?, actor: Principal, now: Date, on connection: PostgresConnection) async throws -> OfferSnapshot {
+        var (offer, _) = try await lockedOffer(offerID, actor: actor, now: now, on: connection)
+        try await connection.query(
+            "UPDATE offer SET status = 'declined', answered_at = \(now), reason = \(reason) WHERE id = \(offer.id)", logger: logger)
+        offer.status = "declined"
+        offer.answeredAt = now
+        offer.reason = reason
+        try await publish(VolunteerEventTypes.offerDeclined, offer, now: now, on: connection)
+        Counter(label: "volunteer_matching_offers_total", dimensions: [("outcome", "declined")]).increment()
+        return offer
+    }
+
+    /// The offer, locked and still open to an answer from this caller, with its need locked too.
+    private func lockedOffer(_ offerID: UUID, actor: Principal, now: Date, on connection: PostgresConnection) async throws -> (OfferSnapshot, NeedRecord) {
+        guard let peek = try await findOffer(offerID, on: connection) else { throw VolunteerError.notFound("offer", offerID) }
+        // The need first, then the offer: the same order as dispatch and cancel, so no deadlock.
+        guard let need = try await NeedStore(logger: logger, calendar: calendar).find(peek.needId, lock: true, on: connection),
+            let offer = try await findOffer(offerID, lock: true, on: connection)
+        else { throw VolunteerError.notFound("offer", offerID) }
+        try Access.requireVolunteerOrStaff(actor, volunteer: offer.volunteerId, place: need.place, kind: "offer", id: offerID)
+        guard offer.status == "pending" else { throw VolunteerError.conflict("The offer was \(offer.status) already") }
+        guard offer.expiresAt > now else { throw VolunteerError.conflict("The offer expired at \(offer.expiresAt)") }
+        return (offer, need)
+    }
+
+    /// Pending offers past their time: expired. Returns the needs that now want another candidate.
+    func expire(now: Date, limit: Int, on connection: PostgresConnection) async throws -> Set<UUID> {
+        let rows = try await connection.query(
+            PostgresQuery(
+                unsafeSQL: """
+                    UPDATE offer SET status = 'expired', answered_at = $1
+                    WHERE id IN (SELECT id FROM offer WHERE status = 'pending' AND expires_at <= $1 ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+                    RETURNING \(Self.offerColumns)
+                    """, binds: .of(now, limit)), logger: logger)
+        var needs: Set<UUID> = []
+        var expired: [OfferSnapshot] = []
+        for try await row in rows { expired.append(try Self.offer(row.makeRandomAccess())) }
+        for offer in expired {
+            try await publish(VolunteerEventTypes.offerExpired, offer, now: now, on: connection)
+            needs.insert(offer.needId)
+        }
+        Counter(label: "volunteer_matching_offers_total", dimensions: [("outcome", "expired")]).increment(by: expired.count)
+        return needs
+    }
+
+    /// Withdraws the pending offers of a need, or of a volunteer (who paused).
+    func withdrawPending(need: UUID?, volunteer: UUID?, reason: String, now: Date, on connection: PostgresConnection) async throws {
+        let rows = try await connection.query(
+            PostgresQuery(
+                unsafeSQL: """
+                    UPDATE offer SET status = 'withdrawn', answered_at = $1, reason = $2
+                    WHERE status = 'pending' AND \(need == nil ? "volunteer_id" : "need_id") = $3
+                    RETURNING \(Self.offerColumns)
+                    """, binds: .of(now, reason, need ?? volunteer ?? UUID())), logger: logger)
+        var withdrawn: [OfferSnapshot] = []
+        for try await row in rows { withdrawn.append(try Self.offer(row.makeRandomAccess())) }
+        for offer in withdrawn { try await publish(VolunteerEventTypes.offerWithdrawn, offer, now: now, on: connection) }
+    }
+
+    func findAssignment(_ id: UUID, lock: Bool = false, on connection: PostgresConnection) async throws -> AssignmentSnapshot? {
+        let rows = try await connection.query(
+            PostgresQuery(
+                unsafeSQL: """
+                    SELECT a.id, a.need_id, a.volunteer_id, n.household_id, a.status, a.confirmed_at, a.cancelled_by, a.cancel_reason
+                    FROM assignment a JOIN service_need n ON n.id = a.need_id WHERE a.id = $1\(lock ? " FOR UPDATE OF a" : "")
+                    """, binds: .of(id)), logger: logger)
+        var found: AssignmentSnapshot?
+        for try await row in rows.decode((UUID, UUID, UUID, UUID?, String, Date, String?, String?).self) {
+            found = AssignmentSnapshot(
+                id: row.0, needId: row.1, volunteerId: row.2, householdId: row.3, status: row.4, windows: [], confirmedAt: row.5, cancelledBy: row.6,
+                cancelReason: row.7)
+        }
+        guard var assignment = found else { return nil }
+        for try await (start, end) in try await connection.query(
+            "SELECT starts_at, ends_at FROM assignment_window WHERE assignment_id = \(id) ORDER BY starts_at", logger: logger
+        ).decode((Date, Date).self) { assignment.windows.append(ServiceWindow(start: start, end: end)) }
+        return assignment
+    }
+
+    /// Either side cancels with a reason: the time is freed and the seat opens again.
+    func cancel(assignment id: UUID, reason: String, actor: Principal, now: Date, on connection: PostgresConnection) async throws -> AssignmentSnapshot {
+        guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else { throw VolunteerError.invalid([.init(field: "reason", problem: "say why")]) }
+        guard let peek = try await findAssignment(id, on: connection),
+            let need = try await NeedStore(logger: logger, calendar: calendar).find(peek.needId, lock: true, on: connection)
+        else { throw VolunteerError.notFound("assignment", id) }
+        try Access.requireVolunteerOrStaff(actor, volunteer: peek.volunteerId, place: need.place, kind: "assignment", id: id)
+        guard peek.status == "confirmed" else { throw VolunteerError.conflict("The assignment is \(peek.status) already") }
+        let cancelled = try await cancelOne(peek, need: need, by: actor.subject, reason: reason, now: now, on: connection)
+        if need.status == "filled" {
+            var reopened = need
+            reopened.status = "open"
+            reopened.confirmed -= 1
+            try await NeedStore(logger: logger, calendar: calendar).publish(
+                VolunteerEventTypes.needReopened, reopened, reason: "a volunteer cancelled: \(reason)", now: now, on: connection)
+        }
+        return cancelled
+    }
+
+    /// Every confirmed assignment of a need that is being cancelled.
+    func cancelAssignments(need id: UUID, by actor: String, reason: String, now: Date, on connection: PostgresConnection) async throws {
+        var ids: [UUID] = []
+        for try await assignment in try await connection.query(
+            "SELECT id FROM assignment WHERE need_id = \(id) AND status = 'confirmed'", logger: logger
+        ).decode(UUID.self) { ids.append(assignment) }
+        for assignment in ids {
+            guard let found = try await findAssignment(assignment, on: connection),
+                let need = try await NeedStore(logger: logger, calendar: calendar).find(id, on: connection)
+            else { continue }
+            _ = try await cancelOne(found, need: need, by: actor, reason: reason, now: now, on: connection)
+        }
+    }
+
+    private func cancelOne(
+        _ assignment: AssignmentSnapshot, need: NeedRecord, by actor: String, reason: String, now: Date, on connection: PostgresConnection
+    ) async throws -> AssignmentSnapshot {
+        try await connection.query(
+            """
+            UPDATE assignment SET status = 'cancelled', cancelled_by = \(actor), cancel_reason = \(reason), cancelled_at = \(now) WHERE id = \(assignment.id)
+            """, logger: logger)
+        // Services already given keep their windows on record; the rest of the time is free again.
+        try await connection.query(
+            "UPDATE assignment_window SET held = false WHERE assignment_id = \(assignment.id) AND ends_at > \(now)", logger: logger)
+        try await connection.query(
+            """
+            UPDATE service_need SET confirmed = confirmed - 1, status = CASE WHEN status = 'filled' THEN 'open' ELSE status END, updated_at = \(now)
+            WHERE id = \(need.id)
+            """, logger: logger)
+        try await touch(volunteer: assignment.volunteerId, serving: nil, on: connection)
+        var cancelled = assignment
+        cancelled.status = "cancelled"
+        cancelled.cancelledBy = actor
+        cancelled.cancelReason = reason
+        try await VolunteerEvents.append(
+            VolunteerEventTypes.assignmentCancelled, key: assignment.volunteerId, AssignmentChanged(assignment: cancelled), now: now, on: connection,
+            logger: logger)
+        return cancelled
+    }
+
+    /// Marks the volunteer changed for the index, remembering a household they now serve.
+    func touch(volunteer: UUID, serving household: UUID?, on connection: PostgresConnection) async throws {
+        try await connection.query(
+            """
+            UPDATE volunteer SET changed_at = clock_timestamp(),
+                households = CASE WHEN \(household)::uuid IS NULL OR \(household)::uuid = ANY(households) THEN households
+                                  ELSE array_append(households, \(household)::uuid) END
+            WHERE role_id = \(volunteer)
+            """, logger: logger)
+    }
+
+    private func publish(_ type: EventType, _ offer: OfferSnapshot, now: Date, on connection: PostgresConnection) async throws {
+        try await VolunteerEvents.append(type, key: offer.volunteerId, OfferChanged(offer: offer), now: now, on: connection, logger: logger)
+    }
+}

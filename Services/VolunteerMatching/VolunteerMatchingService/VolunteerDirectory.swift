@@ -1,0 +1,169 @@
+import Foundation
+import Logging
+import Messaging
+import Metrics
+import PostgresNIO
+import ServiceLifecycle
+import ServiceRuntime
+import Storage
+import Synchronization
+import VolunteerCore
+
+/// The candidate index in memory, kept from the `volunteer` table: loaded whole at start, then every
+/// `interval` (and right after this process changes a volunteer) the rows changed since the last look
+/// are loaded again. The index proposes; the database decides: an offer re-checks the volunteer
+/// (active, not paused, free) and the exclusion constraint refuses a double booking, so a stale
+/// index can cost a poorer ranking for a moment but never a wrong booking.
+public final class VolunteerDirectory: Service, Sendable {
+    struct State {
+        var index: CandidateIndex
+        var loaded = false
+        /// The database's clock at the start of the last look, and the month the figures are for.
+        var watermark: Date?
+        var month = ""
+    }
+
+    let database: Database
+    let calendar: Calendar
+    let interval: Duration
+    let logger: Logger
+    private let state: Mutex<State>
+    /// Rows that committed a little after the last look may carry an earlier `changed_at`; look back this far.
+    static let overlap: TimeInterval = 10
+
+    public init(database: Database, timeZone: TimeZone, interval: Duration = .seconds(2), logger: Logger) {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = timeZone
+        self.calendar = calendar
+        self.database = database
+        self.interval = interval
+        self.logger = logger
+        self.state = Mutex(State(index: CandidateIndex(calendar: calendar)))
+    }
+
+    public var isLoaded: Bool { state.withLock { $0.loaded } }
+    public var count: Int { state.withLock { $0.index.count } }
+
+    public func run() async throws {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                try await refresh()
+            } catch {
+                logger.error("volunteer index refresh failed; retrying", metadata: ["error": "\(String(reflecting: error))"])
+            }
+            await ShutdownGrace.pause(interval)
+        }
+    }
+
+    /// The eligible candidates for `need`, best first.
+    func rank(_ need: NeedProfile, limit: Int, excluding: Set<UUID>) throws(VolunteerError) -> [Match] {
+        let started = ContinuousClock.now
+        let matches = try state.withLock { state throws(VolunteerError) in
+            guard state.loaded else { throw VolunteerError.warmingUp }
+            return state.index.rank(need, limit: limit, excluding: excluding)
+        }
+        let elapsed = (ContinuousClock.now - started).components
+        Timer(label: "volunteer_matching_rank_duration_seconds").recordNanoseconds(elapsed.seconds * 1_000_000_000 + elapsed.attoseconds / 1_000_000_000)
+        return matches
+    }
+
+    /// What one look found: a whole new index, or the volunteers changed since the last look.
+    enum Look: Sendable {
+        case whole(CandidateIndex)
+        case changes([VolunteerProfile], removed: [UUID])
+    }
+
+    /// Loads what changed since the last look (everything, the first time or when the month turns).
+    public func refresh() async throws {
+        let (since, month) = state.withLock { ($0.watermark.map { $0.addingTimeInterval(-Self.overlap) }, $0.month) }
+        let logger = logger, calendar = calendar
+        let (look, now) = try await database.withConnection { connection in
+            var now = Date()
+            for try await clock in try await connection.query("SELECT clock_timestamp()", logger: logger).decode(Date.self) { now = clock }
+            let currentMonth = Self.monthKey(now, calendar: calendar)
+            guard let since, currentMonth == month else {
+                // Built aside, row by row, so a million volunteers never sit in memory twice.
+                let busy = try await Self.busy(of: nil, from: now, on: connection, logger: logger)
+                var index = CandidateIndex(calendar: calendar)
+                let rows = try await connection.query(PostgresQuery(unsafeSQL: Self.select, binds: .of(currentMonth)), logger: logger)
+                for try await row in rows {
+                    guard var profile = try Self.profile(row.makeRandomAccess()) else { continue }
+                    profile.busy = busy[profile.id] ?? []
+                    index.upsert(profile)
+                }
+                return (Look.whole(index), now)
+            }
+            var profiles: [VolunteerProfile] = []
+            var removed: [UUID] = []
+            let rows = try await connection.query(PostgresQuery(unsafeSQL: Self.select + " WHERE changed_at > $2", binds: .of(currentMonth, since)), logger: logger)
+            for try await row in rows {
+                let row = row.makeRandomAccess()
+                if let profile = try Self.profile(row) { profiles.append(profile) } else { removed.append(try row["role_id"].decode(UUID.self)) }
+            }
+            if !profiles.isEmpty {
+                let busy = try await Self.busy(of: profiles.map(\.id), from: now, on: connection, logger: logger)
+                for index in profiles.indices { profiles[index].busy = busy[profiles[index].id] ?? [] }
+            }
+            return (Look.changes(profiles, removed: removed), now)
+        }
+        let total = state.withLock { state in
+            switch look {
+            case .whole(let index): state.index = index
+            case .changes(let profiles, let removed):
+                for profile in profiles { state.index.upsert(profile) }
+                for id in removed { state.index.remove(id) }
+            }
+            state.watermark = max(state.watermark ?? now, now)
+            state.month = Self.monthKey(now, calendar: calendar)
+            state.loaded = true
+            return state.index.count
+        }
+        Gauge(label: "volunteer_matching_indexed_volunteers").record(total)
+        if case .whole = look { logger.info("volunteer index loaded", metadata: ["volunteers": "\(total)"]) }
+    }
+
+    static let select = """
+        SELECT role_id, skills, availability, district_code, street_code, community_code, grid_code, active, paused,
+               CASE WHEN month_key = $1 THEN hours_this_month ELSE 0 END AS hours, completed, no_shows, rating_sum, rating_count, households
+        FROM volunteer
+        """
+
+    /// A volunteer as the engine sees them, or `nil` for one whose role has ended.
+    static func profile(_ row: PostgresRandomAccessRow) throws -> VolunteerProfile? {
+        guard try row["active"].decode(Bool.self) else { return nil }
+        let ratings = try row["rating_count"].decode(Int.self)
+        return VolunteerProfile(
+            id: try row["role_id"].decode(UUID.self), skills: Set(try row["skills"].decode([String].self)),
+            place: Whereabouts(
+                grid: try row["grid_code"].decode(String?.self), community: try row["community_code"].decode(String?.self),
+                street: try row["street_code"].decode(String?.self), district: try row["district_code"].decode(String?.self)),
+            availability: try row["availability"].decode([String].self).compactMap(WeeklySlot.init),
+            hoursThisMonth: try row["hours"].decode(Double.self), completed: try row["completed"].decode(Int.self),
+            noShows: try row["no_shows"].decode(Int.self),
+            averageRating: ratings == 0 ? nil : Double(try row["rating_sum"].decode(Int.self)) / Double(ratings),
+            households: Set(try row["households"].decode([UUID].self)), paused: try row["paused"].decode(Bool.self))
+    }
+
+    /// The time each volunteer (of `volunteers`, or all) holds from `now` on.
+    static func busy(of volunteers: [UUID]?, from now: Date, on connection: PostgresConnection, logger: Logger) async throws -> [UUID: [TimeWindow]] {
+        var busy: [UUID: [TimeWindow]] = [:]
+        let rows =
+            if let volunteers {
+                try await connection.query(
+                    "SELECT volunteer_id, starts_at, ends_at FROM assignment_window WHERE held AND ends_at > \(now) AND volunteer_id = ANY(\(volunteers))",
+                    logger: logger)
+            } else {
+                try await connection.query("SELECT volunteer_id, starts_at, ends_at FROM assignment_window WHERE held AND ends_at > \(now)", logger: logger)
+            }
+        for try await (volunteer, start, end) in rows.decode((UUID, Date, Date).self) {
+            busy[volunteer, default: []].append(TimeWindow(start: start, end: end))
+        }
+        return busy
+    }
+
+    static func monthKey(_ date: Date, calendar: Calendar) -> String {
+        let parts = calendar.dateComponents([.year, .month], from: date)
+        let month = parts.month ?? 1
+        return "\(parts.year ?? 0)-\(month < 10 ? "0" : "")\(month)"
+    }
+}

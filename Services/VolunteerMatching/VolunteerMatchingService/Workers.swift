@@ -1,0 +1,160 @@
+import Contracts
+import Foundation
+import Logging
+import Messaging
+import Metrics
+import PostgresNIO
+import ServiceLifecycle
+import ServiceRuntime
+import Storage
+import VolunteerCore
+
+/// Keeps every open need asked: expires offers nobody answered in time, then asks the next candidates
+/// for each need with open seats and too few pending offers. Offers and needs are rows, not timers, so
+/// a restart loses nothing; replicas share the work (`FOR UPDATE SKIP LOCKED`).
+public final class OfferDispatcher: Service, Sendable {
+    let database: Database
+    let directory: VolunteerDirectory
+    let clock: @Sendable () -> Date
+    let interval: Duration
+    let batchSize: Int
+    let logger: Logger
+
+    public init(
+        database: Database, directory: VolunteerDirectory, clock: @escaping @Sendable () -> Date = Date.init, interval: Duration = .seconds(5),
+        batchSize: Int = 200, logger: Logger
+    ) {
+        self.database = database
+        self.directory = directory
+        self.clock = clock
+        self.interval = interval
+        self.batchSize = batchSize
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                let handled = try await round()
+                try await recordBacklog(now: clock())
+                if handled == batchSize { continue }
+            } catch {
+                logger.error("offer round failed; retrying", metadata: ["error": "\(String(reflecting: error))"])
+            }
+            await ShutdownGrace.pause(interval)
+        }
+    }
+
+    /// One round: expire, then ask. Returns how many needs were looked at.
+    @discardableResult
+    public func round() async throws -> Int {
+        guard directory.isLoaded else { return 0 }
+        let desk = OfferDesk(logger: logger, calendar: directory.calendar), now = clock(), limit = batchSize, logger = logger
+        let expired = try await database.transaction { connection in try await desk.expire(now: now, limit: limit, on: connection) }
+        for need in expired { logger.info("offers expired; asking the next candidates", metadata: ["aggregate.id": "\(need)"]) }
+        let waiting = try await database.withConnection { connection in
+            var needs: [UUID] = []
+            for try await id in try await connection.query(
+                """
+                SELECT n.id FROM service_need n
+                WHERE n.status = 'open' AND n.last_end > \(now) AND n.dispatch_after <= \(now)
+                  AND (SELECT count(*) FROM offer o WHERE o.need_id = n.id AND o.status = 'pending')
+                      < (n.volunteers - n.confirmed) * CASE n.urgency WHEN 'urgent' THEN 3 WHEN 'soon' THEN 2 ELSE 1 END
+                ORDER BY n.first_start LIMIT \(limit)
+                """, logger: logger
+            ).decode(UUID.self) { needs.append(id) }
+            return needs
+        }
+        let directory = directory
+        for need in waiting {
+            try await database.transaction { connection in
+                // Another replica may hold this need; it will ask for it.
+                for try await _ in try await connection.query("SELECT 1 FROM service_need WHERE id = \(need) FOR UPDATE SKIP LOCKED", logger: logger) {
+                    _ = try await desk.dispatch(need: need, directory: directory, now: now, on: connection)
+                }
+            }
+        }
+        return waiting.count
+    }
+
+    /// Open needs, pending offers, and needs still short of volunteers a day before they start.
+    func recordBacklog(now: Date) async throws {
+        let logger = logger
+        let (open, pending, short) = try await database.withConnection { connection in
+            var figures = (0, 0, 0)
+            for try await row in try await connection.query(
+                """
+                SELECT (SELECT count(*) FROM service_need WHERE status = 'open')::int8,
+                       (SELECT count(*) FROM offer WHERE status = 'pending')::int8,
+                       (SELECT count(*) FROM service_need WHERE status = 'open' AND first_start < \(now.addingTimeInterval(86400)) AND last_end > \(now))::int8
+                """, logger: logger
+            ).decode((Int, Int, Int).self) { figures = row }
+            return figures
+        }
+        Gauge(label: "volunteer_matching_open_needs").record(open)
+        Gauge(label: "volunteer_matching_pending_offers").record(pending)
+        Gauge(label: "volunteer_matching_needs_short_within_day").record(short)
+    }
+}
+
+/// Publishes `volunteer.reminder.due.v1` once for each confirmed service window starting within the
+/// lead time, for the notification system to tell the volunteer. Marked in the same transaction, so a
+/// reminder is published once even across restarts.
+public final class ReminderScheduler: Service, Sendable {
+    let database: Database
+    let clock: @Sendable () -> Date
+    let lead: TimeInterval
+    let interval: Duration
+    let logger: Logger
+
+    public init(
+        database: Database, lead: TimeInterval, clock: @escaping @Sendable () -> Date = Date.init, interval: Duration = .seconds(30), logger: Logger
+    ) {
+        self.database = database
+        self.clock = clock
+        self.lead = lead
+        self.interval = interval
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                if try await remind() == 500 { continue }
+            } catch {
+                logger.error("reminder round failed; retrying", metadata: ["error": "\(String(reflecting: error))"])
+            }
+            await ShutdownGrace.pause(interval)
+        }
+    }
+
+    @discardableResult
+    public func remind() async throws -> Int {
+        let now = clock(), until = now.addingTimeInterval(lead), logger = logger
+        let sent = try await database.transaction { connection in
+            var due: [ReminderDue] = []
+            for try await row in try await connection.query(
+                """
+                SELECT w.assignment_id, a.need_id, w.volunteer_id, n.kind, w.starts_at, w.ends_at, n.district_code, n.street_code, n.community_code, n.grid_code
+                FROM assignment_window w JOIN assignment a ON a.id = w.assignment_id JOIN service_need n ON n.id = a.need_id
+                WHERE w.held AND w.reminded_at IS NULL AND w.starts_at > \(now) AND w.starts_at <= \(until)
+                ORDER BY w.starts_at LIMIT 500 FOR UPDATE OF w SKIP LOCKED
+                """, logger: logger
+            ).decode((UUID, UUID, UUID, String, Date, Date, String, String, String, String).self) {
+                due.append(
+                    ReminderDue(
+                        assignmentId: row.0, needId: row.1, volunteerId: row.2, kind: row.3, window: ServiceWindow(start: row.4, end: row.5),
+                        location: PlaceLocation(district: row.6, street: row.7, community: row.8, grid: row.9)))
+            }
+            for reminder in due {
+                try await connection.query(
+                    "UPDATE assignment_window SET reminded_at = \(now) WHERE assignment_id = \(reminder.assignmentId) AND starts_at = \(reminder.window.start)",
+                    logger: logger)
+                try await VolunteerEvents.append(VolunteerEventTypes.reminderDue, key: reminder.volunteerId, reminder, now: now, on: connection, logger: logger)
+            }
+            return due.count
+        }
+        Counter(label: "volunteer_matching_reminders_total").increment(by: sent)
+        return sent
+    }
+}
