@@ -141,7 +141,7 @@ extension Request {
 public func decodeJSON<Value: Decodable>(_ type: Value.Type, from body: ByteBuffer) throws -> Value {
     guard body.readableBytes > 0 else { throw ProblemDetails.badRequest("The request needs a JSON body.") }
     do {
-        return try JSONDecoder().decode(type, from: Data(buffer: body))
+        return try EventCoding.decoder.decode(type, from: Data(buffer: body))
     } catch let error as DecodingError {
         throw ProblemDetails.badRequest("The JSON body does not fit: \(EventCoding.explain(error))")
     }
