@@ -228,15 +228,7 @@ struct MediationAPI: Sendable {
     @Sendable func scheduleMeeting(_ request: Request, context: AppContext) async throws -> Response {
         let principal = try principal(context, Self.handlers, "schedule meetings")
         let id = try caseID(context)
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        let body = try await request.collectBody()
-        let asked: MeetingRequest
-        do {
-            asked = try decoder.decode(MeetingRequest.self, from: Data(buffer: body))
-        } catch let error as DecodingError {
-            throw ProblemDetails.badRequest("The JSON body does not fit: \(EventCoding.explain(error))")
-        }
+        let asked = try decodeJSON(MeetingRequest.self, from: try await request.collectBody())
         let meeting = try await database.transaction { connection in
             _ = try await visibleCase(id, principal: principal, on: connection)
             return try await MeetingStore(logger: logger).schedule(
