@@ -1,3 +1,4 @@
+import Logging
 import ServiceLifecycle
 
 /// Pauses that respect graceful shutdown.
@@ -11,6 +12,22 @@ public enum ShutdownGrace {
             let left = end - clock.now
             guard left > .zero else { return }
             try? await Task.sleep(for: min(left, .milliseconds(50)))
+        }
+    }
+}
+
+/// The loop of a background worker (a watcher, a dispatcher, a refresher): one round, then a pause,
+/// until graceful shutdown. A round that says more work is waiting runs again at once; a round that
+/// fails is logged and tried again after the pause, so a database restart does not end the worker.
+public enum PeriodicWork {
+    public static func run(every interval: Duration, logger: Logger, failure: String, round: () async throws -> Bool) async {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                if try await round() { continue }
+            } catch {
+                logger.error("\(failure); retrying", metadata: ["error": "\(String(reflecting: error))"])
+            }
+            await ShutdownGrace.pause(interval)
         }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Storage
 
 /// One page of a list and the cursor of the next. Cursors are opaque to clients: the key of the last
 /// item, so a page is stable while rows are added elsewhere (keyset pagination, no OFFSET).
@@ -74,5 +75,23 @@ extension Request {
         var values: [String: String] = [:]
         for (key, value) in uri.queryParameters { values[String(key)] = String(value) }
         return values
+    }
+}
+
+extension QueryBuilder {
+    /// Keeps a list to the caller's scope and to the `district`, `street` and `community` filters asked
+    /// for (both apply: a filter outside the scope finds nothing), on the columns `district_code`,
+    /// `street_code` and `community_code`. An organisation's token covers no place: 403.
+    public mutating func placeFilters(scope: Scope, query: [String: String], listing what: String) throws(ProblemDetails) {
+        switch scope.level {
+        case .city: break
+        case .district: filter(scope.id) { "district_code = \($0)" }
+        case .street: filter(scope.id) { "street_code = \($0)" }
+        case .community: filter(scope.id) { "community_code = \($0)" }
+        case .organisation: throw .forbidden("An organisation's token does not cover \(what).")
+        }
+        filter(query["district"]) { "district_code = \($0)" }
+        filter(query["street"]) { "street_code = \($0)" }
+        filter(query["community"]) { "community_code = \($0)" }
     }
 }

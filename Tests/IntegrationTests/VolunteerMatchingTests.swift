@@ -181,16 +181,18 @@ extension IntegrationSuite {
 
         @Test func anUnansweredOfferExpiresAndADeclinedOneFallsThroughToTheNextCandidate() async throws {
             try await VolunteerHarness.run { matching in
-                let reply = try await matching.need(urgency: "routine")
+                let nextTuesday = ("2026-12-01T09:00:00+08:00", "2026-12-01T11:00:00+08:00")
+                let reply = try await matching.need(urgency: "routine", window: nextTuesday)
                 #expect(matching.volunteerIDs(matching.offers(reply)) == [VolunteerHarness.id(1)], "routine: one asked per seat")
                 let needID = try #require((reply.json["need"] as? [String: Any])?["id"] as? String)
                 try await matching.dispatcher.round()
                 #expect(try await matching.count("SELECT count(*) FROM offer") == 1, "nothing happens before the offer's time is up")
 
-                // Routine offers wait until the service starts at the latest: Tuesday 09:00.
-                matching.clock.set(MediationHarness.time("2026-11-24T08:30:00+08:00"))
+                // A routine offer waits 24 hours for an answer.
+                matching.clock.set(MediationHarness.time("2026-11-24T09:59:00+08:00"))
+                try await matching.dispatcher.round()
                 #expect(try await matching.count("SELECT count(*) FROM offer WHERE status = 'pending'") == 1)
-                matching.clock.set(MediationHarness.time("2026-11-24T09:00:00+08:00"))
+                matching.clock.set(MediationHarness.time("2026-11-24T10:00:00+08:00"))
                 try await matching.dispatcher.round()
                 #expect(try await matching.count("SELECT count(*) FROM offer WHERE status = 'expired' AND volunteer_id = '\(VolunteerHarness.id(1))'") == 1)
                 let second = try await matching.call(.get, "/api/v1/volunteers/\(VolunteerHarness.id(2))/offers", token: try await matching.volunteer(2))
@@ -203,6 +205,11 @@ extension IntegrationSuite {
                 #expect(declined.status == .ok, "\(declined.body)")
                 #expect(try await matching.count("SELECT count(*) FROM offer WHERE status = 'pending' AND volunteer_id = '\(VolunteerHarness.id(3))' AND need_id = '\(needID)'") == 1,
                     "the next candidate is asked at once")
+
+                // Once the service has begun nobody new is asked, whatever happens to the offers.
+                matching.clock.set(MediationHarness.time("2026-12-01T09:05:00+08:00"))
+                try await matching.dispatcher.round()
+                #expect(try await matching.count("SELECT count(*) FROM offer WHERE need_id = '\(needID)'") == 3)
             }
         }
 

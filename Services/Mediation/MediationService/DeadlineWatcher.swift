@@ -39,15 +39,10 @@ public final class DeadlineWatcher: Service, Sendable {
     }
 
     public func run() async throws {
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            do {
-                let escalated = try await escalateOverdue()
-                if escalated == batchSize { continue }  // more are waiting
-                try await recordBacklog(now: clock())
-            } catch {
-                logger.error("deadline round failed; retrying", metadata: ["error": "\(String(reflecting: error))"])
-            }
-            await ShutdownGrace.pause(interval)
+        await PeriodicWork.run(every: interval, logger: logger, failure: "deadline round failed") {
+            if try await escalateOverdue() == batchSize { return true }  // more are waiting
+            try await recordBacklog(now: clock())
+            return false
         }
     }
 

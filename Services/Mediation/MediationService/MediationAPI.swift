@@ -137,16 +137,7 @@ struct MediationAPI: Sendable {
         let query = request.queryValues
         let page = try PageRequest(query)
         var builder = QueryBuilder()
-        switch principal.scope.level {
-        case .city: break
-        case .district: builder.filter(principal.scope.id) { "district_code = \($0)" }
-        case .street: builder.filter(principal.scope.id) { "street_code = \($0)" }
-        case .community: builder.filter(principal.scope.id) { "community_code = \($0)" }
-        case .organisation: throw ProblemDetails.forbidden("An organisation's token does not cover cases.")
-        }
-        builder.filter(query["district"]) { "district_code = \($0)" }
-        builder.filter(query["street"]) { "street_code = \($0)" }
-        builder.filter(query["community"]) { "community_code = \($0)" }
+        try builder.placeFilters(scope: principal.scope, query: query, listing: "cases")
         builder.filter(query["status"]) { "status = \($0)" }
         builder.filter(query["level"]) { "level = \($0)" }
         builder.filter(query["mediator"].flatMap(UUID.init(uuidString:))) { "mediator_role_id = \($0)" }

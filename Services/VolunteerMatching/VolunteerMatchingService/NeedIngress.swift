@@ -26,25 +26,9 @@ public struct NeedIngress: InboxHandler {
     }
 
     public func apply(_ events: [InboundEvent], on connection: PostgresConnection, logger: Logger) async throws {
-        var rejections: [EventRejection] = []
-        for event in events {
-            do {
-                guard let district = DistrictInbound.district(fromSource: event.event.source) else {
-                    throw EventRejection(
-                        eventID: event.event.id, reason: DeadLetterReason(kind: "out_of_scope", detail: "source '\(event.event.source)' is not a district's"))
-                }
-                let record = try event.decodeRecord(DistrictServiceNeed.self)
-                let actor = Principal(subject: "district:\(district)", role: .districtIntegrator, scope: Scope(level: .district, id: district))
-                _ = try await store.report(NeedIntake(record), actor: actor, sourceEventID: event.event.id, now: clock(), on: connection)
-            } catch let rejection as EventRejection {
-                rejections.append(rejection)
-            } catch let error as VolunteerError {
-                rejections.append(EventRejection(eventID: event.event.id, reason: error.deadLetterReason))
-            }
+        try await DistrictRecords.open(events, logger: logger, what: "service need", refusal: { ($0 as? VolunteerError)?.deadLetterReason }) { event, actor in
+            let record = try event.decodeRecord(DistrictServiceNeed.self)
+            _ = try await store.report(NeedIntake(record), actor: actor, sourceEventID: event.event.id, now: clock(), on: connection)
         }
-        for rejection in rejections {
-            logger.warning("district service need rejected", metadata: ["event.id": "\(rejection.eventID)", "reason": "\(rejection.reason)"])
-        }
-        if !rejections.isEmpty { throw EventRejections(rejections: rejections) }
     }
 }

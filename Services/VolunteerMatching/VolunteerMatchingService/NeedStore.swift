@@ -206,6 +206,12 @@ struct NeedStore: Sendable {
         let location = try await gridLocation(grid, on: connection)
         let place = PlacePath(district: location.district, street: location.street, community: location.community)
         guard actor.scope.covers(place) else { throw VolunteerError.outOfScope(scope: actor.scope.description, place: "grid \(grid)") }
+        // The household's address becomes the need's contact: it must be the reporter's to give.
+        if let home = served?.grid, home != grid, let homeLocation = try? await gridLocation(home, on: connection),
+            !actor.scope.covers(PlacePath(district: homeLocation.district, street: homeLocation.street, community: homeLocation.community))
+        {
+            throw VolunteerError.outOfScope(scope: actor.scope.description, place: "the household served")
+        }
 
         let id = intake.id ?? UUID()
         let encoded = String(decoding: try EventCoding.encode(windows.map { ServiceWindow(start: $0.start, end: $0.end) }), as: UTF8.self)

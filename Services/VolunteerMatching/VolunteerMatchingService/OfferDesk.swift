@@ -49,9 +49,10 @@ struct OfferDesk: Sendable {
     /// three per seat, by urgency). Candidates come from the index and are checked again here.
     @discardableResult
     func dispatch(need id: UUID, directory: VolunteerDirectory, now: Date, on connection: PostgresConnection) async throws -> [OfferSnapshot] {
-        guard let need = try await NeedStore(logger: logger, calendar: directory.calendar).find(id, lock: true, on: connection), need.status == "open" else {
-            return []
-        }
+        // Once the service has begun, nobody new is asked: a late volunteer helps no one.
+        guard let need = try await NeedStore(logger: logger, calendar: directory.calendar).find(id, lock: true, on: connection), need.status == "open",
+            need.windows[0].start > now
+        else { return [] }
         var asked: Set<UUID> = []
         var pending = 0, lastRank = 0
         for try await (volunteer, status, rank) in try await connection.query(
@@ -118,6 +119,11 @@ struct OfferDesk: Sendable {
         guard need.status == "open", need.confirmed < need.volunteers else {
             throw VolunteerError.conflict("The need has all the volunteers it asked for; thank you all the same")
         }
+        var available = false
+        for try await ready in try await connection.query(
+            "SELECT active AND NOT paused FROM volunteer WHERE role_id = \(offer.volunteerId)", logger: logger
+        ).decode(Bool.self) { available = ready }
+        guard available else { throw VolunteerError.conflict("The volunteer's role has ended or their offers are paused") }
         let assignment = AssignmentSnapshot(
             id: UUID(), needId: need.id, volunteerId: offer.volunteerId, householdId: need.householdId, status: "confirmed",
             windows: need.windows.map { ServiceWindow(start: $0.start, end: $0.end) }, confirmedAt: now, cancelledBy: nil, cancelReason: nil)
@@ -199,6 +205,9 @@ struct OfferDesk: Sendable {
             try await publish(VolunteerEventTypes.offerExpired, offer, now: now, on: connection)
             needs.insert(offer.needId)
         }
+        if !needs.isEmpty {
+            try await connection.query("UPDATE service_need SET dispatch_after = '-infinity' WHERE id = ANY(\(Array(needs)))", logger: logger)
+        }
         Counter(label: "volunteer_matching_offers_total", dimensions: [("outcome", "expired")]).increment(by: expired.count)
         return needs
     }
@@ -215,6 +224,7 @@ struct OfferDesk: Sendable {
         var withdrawn: [OfferSnapshot] = []
         for try await row in rows { withdrawn.append(try Self.offer(row.makeRandomAccess())) }
         for offer in withdrawn { try await publish(VolunteerEventTypes.offerWithdrawn, offer, now: now, on: connection) }
+        Counter(label: "volunteer_matching_offers_total", dimensions: [("outcome", "withdrawn")]).increment(by: withdrawn.count)
     }
 
     func findAssignment(_ id: UUID, lock: Bool = false, on connection: PostgresConnection) async throws -> AssignmentSnapshot? {

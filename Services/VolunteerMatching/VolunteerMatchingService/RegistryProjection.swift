@@ -94,11 +94,16 @@ public struct RegistryProjection: InboxHandler {
         try await connection.query(
             """
             INSERT INTO volunteer (role_id, resident_id, name, skills, availability, district_code, street_code, community_code, grid_code, active)
-            VALUES (\(role.id), \(role.residentId), \(role.personName), \(role.details.skills ?? []), \(role.details.availability ?? []),
+            VALUES (\(role.id), \(role.residentId), \(role.personName), \((role.details.skills ?? []).map { $0.lowercased() }), \(role.details.availability ?? []),
                     \(location?.district), \(location?.street), \(location?.community), \(location?.grid), \(role.active))
             ON CONFLICT (role_id) DO UPDATE SET name = excluded.name, skills = excluded.skills, availability = excluded.availability,
                 district_code = excluded.district_code, street_code = excluded.street_code, community_code = excluded.community_code,
                 grid_code = excluded.grid_code, active = excluded.active, changed_at = clock_timestamp()
             """, logger: logger)
+        if !role.active {
+            // Nobody waits for an answer from a volunteer whose role has ended.
+            try await OfferDesk(logger: logger, calendar: Calendar(identifier: .gregorian)).withdrawPending(
+                need: nil, volunteer: role.id, reason: "volunteer role ended", now: Date(), on: connection)
+        }
     }
 }

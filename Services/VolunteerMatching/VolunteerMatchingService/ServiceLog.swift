@@ -57,6 +57,9 @@ struct ServiceLog: Sendable {
             window = assignment.windows.first { $0.start.addingTimeInterval(-7200) <= now && now < $0.end }
         }
         guard let window else { throw VolunteerError.conflict("No window of this assignment is under way; name windowStart to check in for another") }
+        guard window.start.addingTimeInterval(-7200) <= now else {
+            throw VolunteerError.conflict("Check-in opens two hours before the window starts")
+        }
         let record = ServiceRecordSnapshot(
             id: UUID(), assignmentId: id, needId: assignment.needId, volunteerId: assignment.volunteerId, householdId: assignment.householdId,
             windowStart: window.start, checkedInAt: now, checkedOutAt: nil, hours: nil, verification: Verification.open.rawValue, verifiedBy: nil,
@@ -80,7 +83,7 @@ struct ServiceLog: Sendable {
         _ = try await self.assignment(id, actor: actor, on: connection)
         let rows = try await connection.query(
             PostgresQuery(
-                unsafeSQL: "SELECT \(Self.columns) FROM service_record WHERE assignment_id = $1 AND verification = 'open' FOR UPDATE", binds: .of(id)),
+                unsafeSQL: "SELECT \(Self.columns) FROM service_record WHERE assignment_id = $1 AND verification = 'open' ORDER BY window_start LIMIT 1 FOR UPDATE", binds: .of(id)),
             logger: logger)
         var open: ServiceRecordSnapshot?
         for try await row in rows { open = try Self.record(row.makeRandomAccess()) }

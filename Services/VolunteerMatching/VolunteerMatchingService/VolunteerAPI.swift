@@ -87,16 +87,7 @@ struct VolunteerAPI: Sendable {
         let query = request.queryValues
         let page = try PageRequest(query)
         var builder = QueryBuilder()
-        switch principal.scope.level {
-        case .city: break
-        case .district: builder.filter(principal.scope.id) { "district_code = \($0)" }
-        case .street: builder.filter(principal.scope.id) { "street_code = \($0)" }
-        case .community: builder.filter(principal.scope.id) { "community_code = \($0)" }
-        case .organisation: throw ProblemDetails.forbidden("An organisation's token does not cover service needs.")
-        }
-        builder.filter(query["district"]) { "district_code = \($0)" }
-        builder.filter(query["street"]) { "street_code = \($0)" }
-        builder.filter(query["community"]) { "community_code = \($0)" }
+        try builder.placeFilters(scope: principal.scope, query: query, listing: "service needs")
         builder.filter(query["grid"]) { "grid_code = \($0)" }
         builder.filter(query["status"]) { "status = \($0)" }
         builder.filter(query["kind"]) { "kind = \($0)" }

@@ -45,13 +45,9 @@ public final class VolunteerDirectory: Service, Sendable {
     public var count: Int { state.withLock { $0.index.count } }
 
     public func run() async throws {
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            do {
-                try await refresh()
-            } catch {
-                logger.error("volunteer index refresh failed; retrying", metadata: ["error": "\(String(reflecting: error))"])
-            }
-            await ShutdownGrace.pause(interval)
+        await PeriodicWork.run(every: interval, logger: logger, failure: "volunteer index refresh failed") {
+            try await refresh()
+            return false
         }
     }
 
@@ -67,59 +63,70 @@ public final class VolunteerDirectory: Service, Sendable {
         return matches
     }
 
-    /// What one look found: a whole new index, or the volunteers changed since the last look.
-    enum Look: Sendable {
-        case whole(CandidateIndex)
-        case changes([VolunteerProfile], removed: [UUID])
-    }
-
     /// Loads what changed since the last look (everything, the first time or when the month turns).
+    /// Changes are applied in chunks, each under the lock for a moment, so a large import of
+    /// volunteers never holds up ranking for long, and never sits in memory whole.
     public func refresh() async throws {
         let (since, month) = state.withLock { ($0.watermark.map { $0.addingTimeInterval(-Self.overlap) }, $0.month) }
         let logger = logger, calendar = calendar
-        let (look, now) = try await database.withConnection { connection in
+        let (whole, now) = try await database.withConnection { connection in
             var now = Date()
             for try await clock in try await connection.query("SELECT clock_timestamp()", logger: logger).decode(Date.self) { now = clock }
             let currentMonth = Self.monthKey(now, calendar: calendar)
-            guard let since, currentMonth == month else {
-                // Built aside, row by row, so a million volunteers never sit in memory twice.
-                let busy = try await Self.busy(of: nil, from: now, on: connection, logger: logger)
+            let changedSince = currentMonth == month ? since : nil
+            let busy = try await Self.busy(changedSince: changedSince, from: now, on: connection, logger: logger)
+            let rows =
+                if let changedSince {
+                    try await connection.query(PostgresQuery(unsafeSQL: Self.select + " WHERE changed_at > $2", binds: .of(currentMonth, changedSince)), logger: logger)
+                } else {
+                    try await connection.query(PostgresQuery(unsafeSQL: Self.select, binds: .of(currentMonth)), logger: logger)
+                }
+            guard changedSince != nil else {
+                // Built aside, row by row, then swapped in whole.
                 var index = CandidateIndex(calendar: calendar)
-                let rows = try await connection.query(PostgresQuery(unsafeSQL: Self.select, binds: .of(currentMonth)), logger: logger)
                 for try await row in rows {
                     guard var profile = try Self.profile(row.makeRandomAccess()) else { continue }
                     profile.busy = busy[profile.id] ?? []
                     index.upsert(profile)
                 }
-                return (Look.whole(index), now)
+                return (Optional(index), now)
             }
-            var profiles: [VolunteerProfile] = []
-            var removed: [UUID] = []
-            let rows = try await connection.query(PostgresQuery(unsafeSQL: Self.select + " WHERE changed_at > $2", binds: .of(currentMonth, since)), logger: logger)
+            var chunk: [(UUID, VolunteerProfile?)] = []
             for try await row in rows {
                 let row = row.makeRandomAccess()
-                if let profile = try Self.profile(row) { profiles.append(profile) } else { removed.append(try row["role_id"].decode(UUID.self)) }
+                let id = try row["role_id"].decode(UUID.self)
+                var profile = try Self.profile(row)
+                profile?.busy = busy[id] ?? []
+                chunk.append((id, profile))
+                if chunk.count == Self.chunkSize {
+                    self.apply(chunk)
+                    chunk.removeAll(keepingCapacity: true)
+                }
             }
-            if !profiles.isEmpty {
-                let busy = try await Self.busy(of: profiles.map(\.id), from: now, on: connection, logger: logger)
-                for index in profiles.indices { profiles[index].busy = busy[profiles[index].id] ?? [] }
-            }
-            return (Look.changes(profiles, removed: removed), now)
+            self.apply(chunk)
+            return (nil, now)
         }
         let total = state.withLock { state in
-            switch look {
-            case .whole(let index): state.index = index
-            case .changes(let profiles, let removed):
-                for profile in profiles { state.index.upsert(profile) }
-                for id in removed { state.index.remove(id) }
-            }
+            if let whole { state.index = whole }
             state.watermark = max(state.watermark ?? now, now)
             state.month = Self.monthKey(now, calendar: calendar)
             state.loaded = true
             return state.index.count
         }
         Gauge(label: "volunteer_matching_indexed_volunteers").record(total)
-        if case .whole = look { logger.info("volunteer index loaded", metadata: ["volunteers": "\(total)"]) }
+        if whole != nil { logger.info("volunteer index loaded", metadata: ["volunteers": "\(total)"]) }
+    }
+
+    static let chunkSize = 1000
+
+    /// Upserts the volunteers of a chunk and removes those whose role has ended (`nil`).
+    private func apply(_ chunk: [(UUID, VolunteerProfile?)]) {
+        guard !chunk.isEmpty else { return }
+        state.withLock { state in
+            for (id, profile) in chunk {
+                if let profile { state.index.upsert(profile) } else { state.index.remove(id) }
+            }
+        }
     }
 
     static let select = """
@@ -144,14 +151,16 @@ public final class VolunteerDirectory: Service, Sendable {
             households: Set(try row["households"].decode([UUID].self)), paused: try row["paused"].decode(Bool.self))
     }
 
-    /// The time each volunteer (of `volunteers`, or all) holds from `now` on.
-    static func busy(of volunteers: [UUID]?, from now: Date, on connection: PostgresConnection, logger: Logger) async throws -> [UUID: [TimeWindow]] {
+    /// The time each volunteer (changed since the last look, or all) holds from `now` on.
+    static func busy(changedSince: Date?, from now: Date, on connection: PostgresConnection, logger: Logger) async throws -> [UUID: [TimeWindow]] {
         var busy: [UUID: [TimeWindow]] = [:]
         let rows =
-            if let volunteers {
+            if let changedSince {
                 try await connection.query(
-                    "SELECT volunteer_id, starts_at, ends_at FROM assignment_window WHERE held AND ends_at > \(now) AND volunteer_id = ANY(\(volunteers))",
-                    logger: logger)
+                    """
+                    SELECT w.volunteer_id, w.starts_at, w.ends_at FROM assignment_window w JOIN volunteer v ON v.role_id = w.volunteer_id
+                    WHERE w.held AND w.ends_at > \(now) AND v.changed_at > \(changedSince)
+                    """, logger: logger)
             } else {
                 try await connection.query("SELECT volunteer_id, starts_at, ends_at FROM assignment_window WHERE held AND ends_at > \(now)", logger: logger)
             }

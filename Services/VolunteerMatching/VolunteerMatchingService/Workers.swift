@@ -33,15 +33,10 @@ public final class OfferDispatcher: Service, Sendable {
     }
 
     public func run() async throws {
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            do {
-                let handled = try await round()
-                try await recordBacklog(now: clock())
-                if handled == batchSize { continue }
-            } catch {
-                logger.error("offer round failed; retrying", metadata: ["error": "\(String(reflecting: error))"])
-            }
-            await ShutdownGrace.pause(interval)
+        await PeriodicWork.run(every: interval, logger: logger, failure: "offer round failed") {
+            let handled = try await round()
+            try await recordBacklog(now: clock())
+            return handled == batchSize
         }
     }
 
@@ -57,7 +52,7 @@ public final class OfferDispatcher: Service, Sendable {
             for try await id in try await connection.query(
                 """
                 SELECT n.id FROM service_need n
-                WHERE n.status = 'open' AND n.last_end > \(now) AND n.dispatch_after <= \(now)
+                WHERE n.status = 'open' AND n.first_start > \(now) AND n.dispatch_after <= \(now)
                   AND (SELECT count(*) FROM offer o WHERE o.need_id = n.id AND o.status = 'pending')
                       < (n.volunteers - n.confirmed) * CASE n.urgency WHEN 'urgent' THEN 3 WHEN 'soon' THEN 2 ELSE 1 END
                 ORDER BY n.first_start LIMIT \(limit)
@@ -118,14 +113,7 @@ public final class ReminderScheduler: Service, Sendable {
     }
 
     public func run() async throws {
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            do {
-                if try await remind() == 500 { continue }
-            } catch {
-                logger.error("reminder round failed; retrying", metadata: ["error": "\(String(reflecting: error))"])
-            }
-            await ShutdownGrace.pause(interval)
-        }
+        await PeriodicWork.run(every: interval, logger: logger, failure: "reminder round failed") { try await remind() == 500 }
     }
 
     @discardableResult
