@@ -178,6 +178,13 @@ let package = Package(
             path: "bench/MediationBench",
             swiftSettings: strict
         ),
+        // Ranking a need's candidates among a million volunteers, in memory; `bench/matching.sh` runs it.
+        .executableTarget(
+            name: "matching-bench",
+            dependencies: ["VolunteerCore"],
+            path: "bench/MatchingBench",
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "UnitTests",
             dependencies: [

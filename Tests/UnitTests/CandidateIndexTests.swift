@@ -226,6 +226,39 @@ struct RandomCity {
         #expect(index.rank(Self.need, limit: 1, excluding: [next.id]).map(\.volunteer) == [inGrid.id])
     }
 
+    @Test func aFarVolunteerWithinAFractionOfTheWorstHeldIsStillScanned() {
+        // Far away: 0 + 20 + 19.9 + 20 = 59.9, with fairness + reliability 39.9 in the level 39.875 ..< 40.
+        let far = Self.volunteer(2, district: "D9", hours: 0.2)
+        // In the grid, without the kind's skill: 40 + 0 + 0 + 19.88 = 59.88, between the level's floor and the far total.
+        let near = Self.volunteer(1, grid: "G1", community: "C1", street: "S1", district: "D1", skills: [], hours: 40, rating: 4.904)
+        let nearTotal = Matching.score(near, for: Self.need).total, farTotal = Matching.score(far, for: Self.need).total
+        #expect(nearTotal > 59.875 && nearTotal < farTotal)
+        var index = CandidateIndex(calendar: Self.calendar)
+        index.upsert(contentsOf: [near, far])
+        #expect(index.rank(Self.need, limit: 1).map(\.volunteer) == [far.id])
+        #expect(index.rank(Self.need, limit: 2) == Matching.rank(Self.need, among: [near, far], calendar: Self.calendar, limit: 2))
+    }
+
+    @Test func outlandishStatisticsAreRankedExactlyAndNeverCutOff() {
+        // Negative hours push fairness past any level; negative no-shows push reliability up. Both stay exact.
+        let odd = [
+            Self.volunteer(1, district: "D9", hours: -100_000), Self.volunteer(2, district: "D9", hours: -3),
+            Self.volunteer(3, district: "D9", completed: 2, noShows: -1), Self.volunteer(4, district: "D9", hours: 1e300),
+        ]
+        let plain = (10..<40).map { Self.volunteer($0, grid: "G1", community: "C1", street: "S1", district: "D1") }
+        var index = CandidateIndex(calendar: Self.calendar)
+        index.upsert(contentsOf: plain + odd)
+        #expect(index.rank(Self.need, limit: 3) == Matching.rank(Self.need, among: plain + odd, calendar: Self.calendar, limit: 3))
+        #expect(index.rank(Self.need, limit: 3).first?.volunteer == Self.id(1))
+        index.remove(Self.id(1))
+        index.upsert(Self.volunteer(2, district: "D9", hours: -200_000))
+        let rest = plain + [Self.volunteer(2, district: "D9", hours: -200_000)] + odd[2...]
+        #expect(index.count == rest.count)
+        #expect(index.rank(Self.need, limit: 5) == Matching.rank(Self.need, among: rest, calendar: Self.calendar, limit: 5))
+        index.remove(Self.id(2))
+        #expect(!index.contains(Self.id(2)) && index.count == rest.count - 1)
+    }
+
     @Test func equalScoresRankBySmallerIDAsTheReferenceDoes() {
         let twins = [9, 3, 12, 7, 1, 30].map { Self.volunteer($0, community: "C1") }
         var random = SplitMix64(seed: 5)
@@ -245,7 +278,7 @@ struct RandomCity {
     }
 
     @Test func skillsPastTheBitmaskAreCheckedAndCountedExactly() {
-        // 150 distinct skills: most of them lie past the 128 that have bits.
+        // 150 distinct skills: many of them lie past the 96 that have bits.
         let vocabulary = (0..<150).map { "skill-\($0)" }
         var volunteers = (0..<150).map { Self.volunteer(1_000 + $0, community: "C1", skills: [vocabulary[$0], vocabulary[($0 + 1) % 150]]) }
         let both = Self.volunteer(1, community: "C1", skills: ["skill-140", "skill-145", "elder-care"])

@@ -89,6 +89,7 @@ public final class VolunteerDirectory: Service, Sendable {
                     profile.busy = busy[profile.id] ?? []
                     index.upsert(profile)
                 }
+                index.regroup()
                 return (Optional(index), now)
             }
             var chunk: [(UUID, VolunteerProfile?)] = []
