@@ -32,7 +32,6 @@ schema="bench_matching_$(date -u +%H%M%S)"
 secret="bench-secret-0123456789abcdef0123456789"
 port="$(free_port)"
 service_pid=""
-sql() { PGPASSWORD="$POSTGRES_PASSWORD" psql -v ON_ERROR_STOP=1 -tAq -h "$POSTGRES_HOST" -p "$POSTGRES_PORT" -U "$POSTGRES_USER" -d "$POSTGRES_DB" "$@"; }
 stop_service() {
     if [[ -n "$service_pid" ]]; then
         kill "$service_pid" 2>/dev/null || true
@@ -42,7 +41,7 @@ stop_service() {
 }
 finish() {
     stop_service
-    sql -c "DROP SCHEMA IF EXISTS $schema CASCADE" >/dev/null 2>&1 || true
+    bench_sql -c "DROP SCHEMA IF EXISTS $schema CASCADE" >/dev/null 2>&1 || true
     if ((${BENCH_STARTED_STACK:-0})); then "$ROOT/scripts/stack.sh" stop >/dev/null || true; fi
 }
 trap finish EXIT
@@ -54,11 +53,7 @@ start_service() {
         KAFKA_CREATE_TOPICS_ON_START=true KAFKA_SESSION_TIMEOUT_MS=6000 KAFKA_HEARTBEAT_INTERVAL_MS=500 \
         OFFER_DISPATCH_INTERVAL_SECONDS=3600 .build/release/volunteer-matching >>"$out.service.log" 2>&1 &
     service_pid=$!
-    for _ in $(seq 1 240); do
-        curl -fsS -o /dev/null "http://127.0.0.1:$port/health/ready" 2>/dev/null && return 0
-        sleep 0.5
-    done
-    die "volunteer-matching did not become ready (see $out.service.log)"
+    bench_wait_ready "$port" volunteer-matching "$out.service.log"
 }
 rss() { awk -v key="$2:" '$1 == key { printf "%.0f MB", $2 / 1024 }' "/proc/$1/status"; }
 
@@ -68,7 +63,7 @@ log_step "schema $schema: migrations"
 start_service
 stop_service
 log_step "writing $volunteers volunteers and $needs open needs"
-sql <<SQL
+bench_sql <<SQL
 SET search_path = $schema;
 INSERT INTO known_place (code, level, name, district_code, street_code, community_code, grid_code)
 SELECT 'G' || g, 'grid', 'Grid ' || g, 'D' || g / 1000, 'S' || g / 100, 'C' || g / 10, 'G' || g FROM generate_series(0, 19999) AS g;

@@ -35,8 +35,7 @@ port="$(free_port)"
 service_pid=""
 finish() {
     [[ -n "$service_pid" ]] && kill "$service_pid" 2>/dev/null && wait "$service_pid" 2>/dev/null || true
-    PGPASSWORD="$POSTGRES_PASSWORD" psql -q -h "$POSTGRES_HOST" -p "$POSTGRES_PORT" -U "$POSTGRES_USER" -d "$POSTGRES_DB" \
-        -c "DROP SCHEMA IF EXISTS $schema CASCADE" >/dev/null 2>&1 || true
+    bench_sql -c "DROP SCHEMA IF EXISTS $schema CASCADE" >/dev/null 2>&1 || true
     if ((${BENCH_STARTED_STACK:-0})); then "$ROOT/scripts/stack.sh" stop >/dev/null || true; fi
 }
 trap finish EXIT
@@ -53,15 +52,11 @@ out="bench/results/$(date -u +%Y-%m-%dT%H%M%SZ)-mediation"
         KAFKA_CREATE_TOPICS_ON_START=true KAFKA_SESSION_TIMEOUT_MS=6000 KAFKA_HEARTBEAT_INTERVAL_MS=500 \
         DEADLINE_WATCH_INTERVAL_SECONDS=3600 .build/release/mediation >"$out.service.log" 2>&1 &
     service_pid=$!
-    for _ in $(seq 1 120); do
-        curl -fsS -o /dev/null "http://127.0.0.1:$port/health/ready" 2>/dev/null && break
-        sleep 0.5
-    done
-    curl -fsS -o /dev/null "http://127.0.0.1:$port/health/ready" || die "mediation did not become ready (see $out.service.log)"
+    bench_wait_ready "$port" mediation "$out.service.log"
     token="$(python3 -c 'import sys; sys.path.insert(0, "scripts"); import load_seeds; print(load_seeds.mint_token(sys.argv[1]))' "$secret")"
-    before="$(PGPASSWORD="$POSTGRES_PASSWORD" psql -tAq -h "$POSTGRES_HOST" -p "$POSTGRES_PORT" -U "$POSTGRES_USER" -d "$POSTGRES_DB" -c "SELECT count(*) FROM $schema.dispute_case")"
+    before="$(bench_sql -c "SELECT count(*) FROM $schema.dispute_case")"
     BENCH_TOKEN="$token" wrk -t2 -c"$connections" -d"${duration}s" --latency -s bench/wrk-report-case.lua "http://127.0.0.1:$port" >"$out.wrk.txt"
-    after="$(PGPASSWORD="$POSTGRES_PASSWORD" psql -tAq -h "$POSTGRES_HOST" -p "$POSTGRES_PORT" -U "$POSTGRES_USER" -d "$POSTGRES_DB" -c "SELECT count(*) FROM $schema.dispute_case")"
+    after="$(bench_sql -c "SELECT count(*) FROM $schema.dispute_case")"
     p50="$(awk '$1 == "50%" { print $2 }' "$out.wrk.txt")"
     p99="$(awk '$1 == "99%" { print $2 }' "$out.wrk.txt")"
     rps="$(awk '/^Requests\/sec/ { print $2 }' "$out.wrk.txt")"

@@ -199,3 +199,19 @@ bench_stack_up() {
     # shellcheck source=/dev/null
     source "$STATE_DIR/stack.env"
 }
+
+# For the benchmark scripts: psql on the stack's database, quiet and unaligned, stopping at the first error.
+bench_sql() {
+    PGPASSWORD="$POSTGRES_PASSWORD" psql -v ON_ERROR_STOP=1 -tAq -h "$POSTGRES_HOST" -p "$POSTGRES_PORT" -U "$POSTGRES_USER" -d "$POSTGRES_DB" "$@"
+}
+
+# For the benchmark scripts: wait up to two minutes for a service on 127.0.0.1:<port> to be ready.
+#   bench_wait_ready <port> <name> <log file>
+bench_wait_ready() {
+    local port="$1" name="$2" log="$3"
+    for _ in $(seq 1 240); do
+        curl -fsS -o /dev/null "http://127.0.0.1:$port/health/ready" 2>/dev/null && return 0
+        sleep 0.5
+    done
+    die "$name did not become ready (see $log)"
+}

@@ -30,6 +30,14 @@ public struct QueryBuilder: Sendable {
         conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
     }
 
+    /// One page of a list in `column` order, after the previous page's last key: adds that condition
+    /// and returns `ORDER BY column LIMIT n`, where n is one more than the page so that the extra row
+    /// says whether there is more.
+    public mutating func keyset<Key: PostgresNonThrowingEncodable & Sendable>(after key: Key?, column: String, limit: Int) -> String {
+        filter(key) { "\(column) > \($0)" }
+        return "ORDER BY \(column) LIMIT \(bind(limit + 1))"
+    }
+
     public func query(_ sql: String) -> PostgresQuery {
         PostgresQuery(unsafeSQL: sql, binds: bindings)
     }
@@ -56,4 +64,13 @@ public func hex<Bytes: Sequence>(_ bytes: Bytes) -> String where Bytes.Element =
         text.append(digits[Int(byte & 0x0f)])
     }
     return String(decoding: text, as: UTF8.self)
+}
+
+extension PostgresRowSequence {
+    /// Decodes each row with `make`.
+    public func collect<T>(_ make: (PostgresRandomAccessRow) throws -> T) async throws -> [T] {
+        var items: [T] = []
+        for try await row in self { items.append(try make(row.makeRandomAccess())) }
+        return items
+    }
 }

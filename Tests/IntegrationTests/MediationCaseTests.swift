@@ -23,7 +23,7 @@ final class TestClock: Sendable {
 /// The mediation router over a fresh schema, with the registry's read model filled in by SQL: grid G1
 /// in community C1 (street S1, district D1), grid G2 in community C2, two community mediators in C1
 /// and one street mediator in S1.
-struct MediationHarness {
+struct MediationHarness: RouterHarness {
     static let secret = String(repeating: "m", count: 40)
     static let mediatorA = UUID(uuidString: "00000000-0000-0000-0000-0000000000A1")!
     static let mediatorB = UUID(uuidString: "00000000-0000-0000-0000-0000000000B2")!
@@ -79,21 +79,7 @@ struct MediationHarness {
         try await authority.issue(AccessClaims(subject: "tester", role: role, scope: scope, expires: Date().addingTimeInterval(600)))
     }
 
-    struct Reply {
-        var status: HTTPResponse.Status
-        var body: String
-        var json: [String: Any] { (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any] ?? [:] }
-    }
-
-    @discardableResult
-    func call(_ method: HTTPRequest.Method, _ uri: String, token: String, body: [String: Any]? = nil) async throws -> Reply {
-        let buffer = try body.map { ByteBuffer(data: try JSONSerialization.data(withJSONObject: $0)) }
-        return try await client.execute(
-            uri: uri, method: method, headers: [.authorization: "Bearer \(token)", .contentType: "application/json"], body: buffer
-        ) { Reply(status: $0.status, body: String(buffer: $0.body)) }
-    }
-
-    func report(grid: String = "G1", severity: String = "minor", extra: [String: Any] = [:]) async throws -> Reply {
+    func report(grid: String = "G1", severity: String = "minor", extra: [String: Any] = [:]) async throws -> APIReply {
         var body: [String: Any] = [
             "grid": grid, "category": "neighbours", "severity": severity, "channel": "grid-worker", "description": "noise at night",
             "parties": [["name": "Wang Fang"], ["name": "Li Lei", "contact": "13800000000"]],
@@ -136,7 +122,7 @@ extension IntegrationSuite {
             try await MediationHarness.run { mediation in
                 let id = try #require(try await mediation.report(severity: "major").json["id"] as? String)
                 let mediator = try await mediation.token(.mediator, Scope(level: .community, id: "C1"))
-                func act(_ body: [String: Any]) async throws -> MediationHarness.Reply {
+                func act(_ body: [String: Any]) async throws -> APIReply {
                     try await mediation.call(.post, "/api/v1/cases/\(id)/transitions", token: mediator, body: body)
                 }
                 #expect(try await act(["action": "close"]).status == .conflict)

@@ -14,7 +14,7 @@ import Testing
 
 /// The registry's router over a fresh schema of the real PostgreSQL, driven without a socket, with
 /// tokens for any role and scope.
-struct RegistryHarness {
+struct RegistryHarness: RouterHarness {
     static let secret = String(repeating: "r", count: 40)
     static let settings = RegistrySettings(idDigestKey: "test-id-digest-key-0123456789abcdef0123")
 
@@ -53,29 +53,6 @@ struct RegistryHarness {
     }
 
     var admin: String { get async throws { try await token(.cityAdmin) } }
-
-    struct Reply {
-        var status: HTTPResponse.Status
-        var body: String
-        var headers: HTTPFields
-
-        var json: [String: Any] { (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any] ?? [:] }
-        var items: [[String: Any]] { json["items"] as? [[String: Any]] ?? [] }
-        var fieldsWithProblems: [String] { (json["errors"] as? [[String: Any]] ?? []).compactMap { $0["field"] as? String } }
-    }
-
-    /// One request; `body` is encoded as JSON.
-    @discardableResult
-    func call(
-        _ method: HTTPRequest.Method, _ uri: String, token: String, body: [String: Any]? = nil, headers extra: [String: String] = [:]
-    ) async throws -> Reply {
-        var headers: HTTPFields = [.authorization: "Bearer \(token)", .contentType: "application/json"]
-        for (name, value) in extra { headers[HTTPFields.Element.Name(name)!] = value }
-        let buffer = try body.map { ByteBuffer(data: try JSONSerialization.data(withJSONObject: $0)) }
-        return try await client.execute(uri: uri, method: method, headers: headers, body: buffer) { response in
-            Reply(status: response.status, body: String(buffer: response.body), headers: response.headers)
-        }
-    }
 
     /// Draws district > street > community > grid > building under `prefix` (codes `<prefix>`,
     /// `<prefix>-S`, `<prefix>-C`, `<prefix>-G`, `<prefix>-B`).

@@ -16,7 +16,7 @@ import VolunteerMatchingService
 /// G9 in district D2; household H1 in G1. Volunteers (all free Tuesday mornings unless said otherwise):
 /// V1 in G1 and V2 in G2 with first aid and elder care, V3 in G3 with first aid, V4 in G4 without
 /// first aid, V5 in G1 with first aid but free only on Wednesdays.
-struct VolunteerHarness {
+struct VolunteerHarness: RouterHarness {
     static let secret = String(repeating: "v", count: 40)
     static func id(_ n: Int) -> UUID { UUID(uuidString: "00000000-0000-0000-0000-00000000000\(n)")! }
     static let household = UUID(uuidString: "00000000-0000-0000-0000-0000000000A1")!
@@ -100,17 +100,9 @@ struct VolunteerHarness {
 
     var worker: String { get async throws { try await token(.communityWorker, Scope(level: .community, id: "C1")) } }
 
-    @discardableResult
-    func call(_ method: HTTPRequest.Method, _ uri: String, token: String, body: [String: Any]? = nil) async throws -> MediationHarness.Reply {
-        let buffer = try body.map { ByteBuffer(data: try JSONSerialization.data(withJSONObject: $0)) }
-        return try await client.execute(
-            uri: uri, method: method, headers: [.authorization: "Bearer \(token)", .contentType: "application/json"], body: buffer
-        ) { MediationHarness.Reply(status: $0.status, body: String(buffer: $0.body)) }
-    }
-
     /// Reports an elder-care need for H1 in G1 on Tuesday morning.
     func need(urgency: String = "soon", volunteers: Int = 1, window: (start: String, end: String) = tuesday, extra: [String: Any] = [:]) async throws
-        -> MediationHarness.Reply
+        -> APIReply
     {
         var body: [String: Any] = [
             "householdId": Self.household.uuidString, "kind": "elder-care", "skills": ["first-aid"], "urgency": urgency, "volunteers": volunteers,
@@ -120,7 +112,7 @@ struct VolunteerHarness {
         return try await call(.post, "/api/v1/needs", token: try await worker, body: body)
     }
 
-    func offers(_ reply: MediationHarness.Reply) -> [[String: Any]] { reply.json["offers"] as? [[String: Any]] ?? [] }
+    func offers(_ reply: APIReply) -> [[String: Any]] { reply.json["offers"] as? [[String: Any]] ?? [] }
     func volunteerIDs(_ offers: [[String: Any]]) -> [UUID] { offers.compactMap { ($0["volunteerId"] as? String).flatMap(UUID.init(uuidString:)) } }
 
     func count(_ sql: String) async throws -> Int { try await Stack.count(database, sql) }

@@ -141,14 +141,11 @@ struct MediationAPI: Sendable {
         builder.filter(query["status"]) { "status = \($0)" }
         builder.filter(query["level"]) { "level = \($0)" }
         builder.filter(query["mediator"].flatMap(UUID.init(uuidString:))) { "mediator_role_id = \($0)" }
-        builder.filter(page.after.flatMap(UUID.init(uuidString:))) { "id > \($0)" }
-        let limit = builder.bind(page.limit + 1)
+        let order = builder.keyset(after: page.after.flatMap(UUID.init(uuidString:)), column: "id", limit: page.limit)
         let records = try await database.withConnection { connection in
-            var records: [CaseSnapshot] = []
             let rows = try await connection.query(
-                builder.query("SELECT \(CaseRecord.columns) FROM dispute_case \(builder.whereClause) ORDER BY id LIMIT \(limit)"), logger: logger)
-            for try await row in rows { records.append(try CaseRecord(row: row.makeRandomAccess()).snapshot) }
-            return records
+                builder.query("SELECT \(CaseRecord.columns) FROM dispute_case \(builder.whereClause) \(order)"), logger: logger)
+            return try await rows.collect { try CaseRecord(row: $0).snapshot }
         }
         return try APIResult(.ok, Page(fetched: records, limit: page.limit) { $0.id.uuidString }).response()
     }

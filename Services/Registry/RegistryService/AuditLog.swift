@@ -66,11 +66,10 @@ struct AuditLog: Sendable {
         query.filter(filter.residentId) { "resident_id = \($0)" }
         query.filter(filter.actor) { "actor_subject = \($0)" }
         query.filter(filter.action) { "action = \($0)" }
-        query.filter(page.after.flatMap(Int64.init)) { "id > \($0)" }
-        let limit = query.bind(page.limit + 1)
+        let order = query.keyset(after: page.after.flatMap(Int64.init), column: "id", limit: page.limit)
         let rows = try await connection.query(
             query.query(
-                "SELECT id, at, actor_subject, actor_role, actor_name, action, resident_id, reason, detail FROM audit_log \(query.whereClause) ORDER BY id LIMIT \(limit)"
+                "SELECT id, at, actor_subject, actor_role, actor_name, action, resident_id, reason, detail FROM audit_log \(query.whereClause) \(order)"
             ), logger: logger)
         var records: [AuditRecord] = []
         for try await (id, at, subject, role, name, action, resident, reason, detail) in rows.decode(

@@ -236,10 +236,9 @@ struct HouseholdStore: Sendable {
         query.filter(filter.place.community) { "community_code = \($0)" }
         query.filter(filter.grid) { "grid_code = \($0)" }
         query.filter(filter.building) { "building_code = \($0)" }
-        query.filter(page.after.flatMap(UUID.init(uuidString:))) { "id > \($0)" }
-        let limit = query.bind(page.limit + 1)
+        let order = query.keyset(after: page.after.flatMap(UUID.init(uuidString:)), column: "id", limit: page.limit)
         let rows = try await connection.query(
-            query.query("SELECT \(HouseholdRecord.columns) FROM household \(query.whereClause) ORDER BY id LIMIT \(limit)"), logger: logger)
+            query.query("SELECT \(HouseholdRecord.columns) FROM household \(query.whereClause) \(order)"), logger: logger)
         return Page(fetched: try await rows.collect(HouseholdRecord.init).map(\.snapshot), limit: page.limit) { $0.id.uuidString }
     }
 }

@@ -141,10 +141,9 @@ struct OrganisationStore: Sendable {
         query.filter(filter.place.community) { "community_code = \($0)" }
         query.filter(filter.kind) { "kind = \($0)" }
         query.filter(filter.eligibleBidder) { "eligible_bidder = \($0)" }
-        query.filter(page.after.flatMap(UUID.init(uuidString:))) { "id > \($0)" }
-        let limit = query.bind(page.limit + 1)
+        let order = query.keyset(after: page.after.flatMap(UUID.init(uuidString:)), column: "id", limit: page.limit)
         let rows = try await connection.query(
-            query.query("SELECT \(OrganisationRecord.columns) FROM organisation \(query.whereClause) ORDER BY id LIMIT \(limit)"), logger: logger)
+            query.query("SELECT \(OrganisationRecord.columns) FROM organisation \(query.whereClause) \(order)"), logger: logger)
         return Page(fetched: try await rows.collect(OrganisationRecord.init).map(\.view), limit: page.limit) { $0.organisation.id.uuidString }
     }
 }

@@ -237,10 +237,9 @@ struct PlaceStore: Sendable {
         query.filter(filter.place.district) { "district_code = \($0)" }
         query.filter(filter.place.street) { "street_code = \($0)" }
         query.filter(filter.place.community) { "community_code = \($0)" }
-        query.filter(page.after) { "code > \($0)" }
-        let limit = query.bind(page.limit + 1)
+        let order = query.keyset(after: page.after, column: "code", limit: page.limit)
         let rows = try await connection.query(
-            query.query("SELECT \(PlaceRecord.columns) FROM place \(query.whereClause) ORDER BY code LIMIT \(limit)"), logger: logger)
+            query.query("SELECT \(PlaceRecord.columns) FROM place \(query.whereClause) \(order)"), logger: logger)
         return Page(fetched: try await rows.collect(PlaceRecord.init).map(\.snapshot), limit: page.limit, key: \.code)
     }
 

@@ -23,15 +23,6 @@ extension PostgresRandomAccessRow {
     }
 }
 
-extension PostgresRowSequence {
-    /// Decodes each row with `make`.
-    func collect<T>(_ make: (PostgresRandomAccessRow) throws -> T) async throws -> [T] {
-        var items: [T] = []
-        for try await row in self { items.append(try make(row.makeRandomAccess())) }
-        return items
-    }
-}
-
 /// A place's position as the denormalised path columns hold it.
 struct PathColumns: Sendable, Hashable {
     var district: String

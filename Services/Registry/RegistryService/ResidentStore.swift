@@ -358,10 +358,9 @@ struct ResidentStore: Sendable {
             "EXISTS (SELECT 1 FROM person_role pr WHERE pr.resident_id = resident.id AND pr.role = \($0) AND pr.ended_on IS NULL)"
         }
         query.filter(filter.namePrefix.map(likePrefix)) { "name LIKE \($0)" }
-        query.filter(page.after.flatMap(UUID.init(uuidString:))) { "id > \($0)" }
-        let limit = query.bind(page.limit + 1)
+        let order = query.keyset(after: page.after.flatMap(UUID.init(uuidString:)), column: "id", limit: page.limit)
         let rows = try await connection.query(
-            query.query("SELECT \(ResidentRecord.columns) FROM resident \(query.whereClause) ORDER BY id LIMIT \(limit)"), logger: logger)
+            query.query("SELECT \(ResidentRecord.columns) FROM resident \(query.whereClause) \(order)"), logger: logger)
         return try await rows.collect(ResidentRecord.init)
     }
 }

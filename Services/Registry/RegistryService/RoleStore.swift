@@ -182,10 +182,9 @@ struct RoleStore: Sendable {
         if let active = filter.active { query.filter(active ? "r.ended_on IS NULL" : "r.ended_on IS NOT NULL") }
         query.filter(filter.skill) { "r.details -> 'skills' ? \($0)" }
         query.filter(filter.field) { "r.details -> 'fields' ? \($0)" }
-        query.filter(page.after.flatMap(UUID.init(uuidString:))) { "r.id > \($0)" }
-        let limit = query.bind(page.limit + 1)
+        let order = query.keyset(after: page.after.flatMap(UUID.init(uuidString:)), column: "r.id", limit: page.limit)
         let rows = try await connection.query(
-            query.query("SELECT \(RoleRecord.columns) FROM \(RoleRecord.from) \(query.whereClause) ORDER BY r.id LIMIT \(limit)"), logger: logger)
+            query.query("SELECT \(RoleRecord.columns) FROM \(RoleRecord.from) \(query.whereClause) \(order)"), logger: logger)
         return Page(fetched: try await rows.collect(RoleRecord.init).map(\.snapshot), limit: page.limit) { $0.id.uuidString }
     }
 }

@@ -111,7 +111,7 @@ struct NeedRecord: Sendable {
         urgency, status, contact_name, contact_phone, contact_address, notes, opened_at
         """
 
-    init(row: PostgresRandomAccessRow) throws {
+    init(_ row: PostgresRandomAccessRow) throws {
         id = try row["id"].decode(UUID.self)
         kind = ServiceKind(rawValue: try row["kind"].decode(String.self)) ?? .other
         skills = try row["skills"].decode([String].self)
@@ -135,6 +135,17 @@ struct NeedRecord: Sendable {
     }
 
     var place: PlacePath { PlacePath(district: location.district, street: location.street, community: location.community) }
+
+    static func find(_ id: UUID, lock: Bool = false, on connection: PostgresConnection, logger: Logger) async throws -> NeedRecord? {
+        let rows = try await connection.query(
+            PostgresQuery(unsafeSQL: "SELECT \(columns) FROM service_need WHERE id = $1\(lock ? " FOR UPDATE" : "")", binds: .of(id)), logger: logger)
+        return try await rows.collect(NeedRecord.init).first
+    }
+
+    /// Publishes the need as it now stands on `volunteer.events`.
+    func publish(_ type: EventType, reason: String?, now: Date, on connection: PostgresConnection, logger: Logger) async throws {
+        try await VolunteerEvents.append(type, key: id, NeedChanged(need: snapshot, reason: reason), now: now, on: connection, logger: logger)
+    }
 
     var snapshot: NeedSnapshot {
         NeedSnapshot(
@@ -160,14 +171,6 @@ struct NeedStore: Sendable {
     init(logger: Logger, calendar: Calendar) {
         self.logger = logger
         self.calendar = calendar
-    }
-
-    func find(_ id: UUID, lock: Bool = false, on connection: PostgresConnection) async throws -> NeedRecord? {
-        let rows = try await connection.query(
-            PostgresQuery(unsafeSQL: "SELECT \(NeedRecord.columns) FROM service_need WHERE id = $1\(lock ? " FOR UPDATE" : "")", binds: .of(id)),
-            logger: logger)
-        for try await row in rows { return try NeedRecord(row: row.makeRandomAccess()) }
-        return nil
     }
 
     /// Records a need. Returns `nil` when its id or `sourceEventID` was recorded before (a report sent again).
@@ -229,8 +232,8 @@ struct NeedStore: Sendable {
             """, logger: logger)
         var fresh = false
         for try await _ in inserted { fresh = true }
-        guard fresh, let record = try await find(id, on: connection) else { return nil }
-        try await publish(VolunteerEventTypes.needOpened, record, reason: nil, now: now, on: connection)
+        guard fresh, let record = try await NeedRecord.find(id, on: connection, logger: logger) else { return nil }
+        try await record.publish(VolunteerEventTypes.needOpened, reason: nil, now: now, on: connection, logger: logger)
         logger.info("need opened", metadata: ["aggregate.id": "\(id)", "kind": "\(kind.rawValue)", "grid": "\(grid)"])
         return record
     }
@@ -240,20 +243,16 @@ struct NeedStore: Sendable {
         guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else {
             throw VolunteerError.invalid([.init(field: "reason", problem: "say why the need is cancelled")])
         }
-        guard var record = try await find(id, lock: true, on: connection), actor.scope.covers(record.place) else { throw VolunteerError.notFound("need", id) }
+        guard var record = try await NeedRecord.find(id, lock: true, on: connection, logger: logger), actor.scope.covers(record.place) else { throw VolunteerError.notFound("need", id) }
         guard record.status != "cancelled" else { throw VolunteerError.conflict("The need is cancelled already") }
         try await connection.query(
             "UPDATE service_need SET status = 'cancelled', cancel_reason = \(reason), updated_at = \(now) WHERE id = \(id)", logger: logger)
         record.status = "cancelled"
-        let desk = OfferDesk(logger: logger, calendar: calendar)
+        let desk = OfferDesk(logger: logger)
         try await desk.withdrawPending(need: id, volunteer: nil, reason: "need cancelled: \(reason)", now: now, on: connection)
         try await desk.cancelAssignments(need: id, by: actor.subject, reason: "need cancelled: \(reason)", now: now, on: connection)
-        try await publish(VolunteerEventTypes.needCancelled, record, reason: reason, now: now, on: connection)
+        try await record.publish(VolunteerEventTypes.needCancelled, reason: reason, now: now, on: connection, logger: logger)
         return record
-    }
-
-    func publish(_ type: EventType, _ record: NeedRecord, reason: String?, now: Date, on connection: PostgresConnection) async throws {
-        try await VolunteerEvents.append(type, key: record.id, NeedChanged(need: record.snapshot, reason: reason), now: now, on: connection, logger: logger)
     }
 
     private func windows(of intake: NeedIntake, now: Date) throws(WindowProblem) -> [TimeWindow] {

@@ -14,7 +14,6 @@ import VolunteerCore
 /// `assignment_window` exclusion constraint refuses a double booking even if two needs race.
 struct OfferDesk: Sendable {
     let logger: Logger
-    let calendar: Calendar
 
     /// How long a need that found too few candidates waits before the dispatcher looks again.
     static let retryAfter: TimeInterval = 300
@@ -33,16 +32,13 @@ struct OfferDesk: Sendable {
     func findOffer(_ id: UUID, lock: Bool = false, on connection: PostgresConnection) async throws -> OfferSnapshot? {
         let rows = try await connection.query(
             PostgresQuery(unsafeSQL: "SELECT \(Self.offerColumns) FROM offer WHERE id = $1\(lock ? " FOR UPDATE" : "")", binds: .of(id)), logger: logger)
-        for try await row in rows { return try Self.offer(row.makeRandomAccess()) }
-        return nil
+        return try await rows.collect(Self.offer).first
     }
 
     func offers(need: UUID, on connection: PostgresConnection) async throws -> [OfferSnapshot] {
-        var offers: [OfferSnapshot] = []
         let rows = try await connection.query(
             PostgresQuery(unsafeSQL: "SELECT \(Self.offerColumns) FROM offer WHERE need_id = $1 ORDER BY rank", binds: .of(need)), logger: logger)
-        for try await row in rows { offers.append(try Self.offer(row.makeRandomAccess())) }
-        return offers
+        return try await rows.collect(Self.offer)
     }
 
     /// Asks the next best candidates until the need's open seats have enough pending offers (one to
@@ -50,7 +46,7 @@ struct OfferDesk: Sendable {
     @discardableResult
     func dispatch(need id: UUID, directory: VolunteerDirectory, now: Date, on connection: PostgresConnection) async throws -> [OfferSnapshot] {
         // Once the service has begun, nobody new is asked: a late volunteer helps no one.
-        guard let need = try await NeedStore(logger: logger, calendar: directory.calendar).find(id, lock: true, on: connection), need.status == "open",
+        guard let need = try await NeedRecord.find(id, lock: true, on: connection, logger: logger), need.status == "open",
             need.windows[0].start > now
         else { return [] }
         var asked: Set<UUID> = []
@@ -88,10 +84,7 @@ struct OfferDesk: Sendable {
         let expiresAt = min(now.addingTimeInterval(lifetime), max(need.windows[0].start, now.addingTimeInterval(300)))
         var made: [OfferSnapshot] = []
         for match in matches where free.contains(match.volunteer) && made.count < wanted {
-            let score = match.score
-            let parts = ScoreParts(
-                total: score.total, place: score.place, skills: score.skills, fairness: score.fairness, reliability: score.reliability,
-                continuity: score.continuity, nearness: score.nearness.rawValue)
+            let parts = ScoreParts(match.score)
             let offer = OfferSnapshot(
                 id: UUID(), needId: id, volunteerId: match.volunteer, status: "pending", rank: lastRank + made.count + 1, score: parts, offeredAt: now,
                 expiresAt: expiresAt, answeredAt: nil, reason: nil)
@@ -155,8 +148,7 @@ struct OfferDesk: Sendable {
             var record = need
             record.confirmed += 1
             record.status = "filled"
-            try await NeedStore(logger: logger, calendar: calendar).publish(
-                VolunteerEventTypes.needFilled, record, reason: nil, now: now, on: connection)
+            try await record.publish(VolunteerEventTypes.needFilled, reason: nil, now: now, on: connection, logger: logger)
         }
         Counter(label: "volunteer_matching_offers_total", dimensions: [("outcome", "accepted")]).increment()
         logger.info("assignment confirmed", metadata: ["aggregate.id": "\(need.id)", "volunteer.id": "\(offer.volunteerId)", "filled": "\(filled)"])
@@ -180,7 +172,7 @@ struct OfferDesk: Sendable {
     private func lockedOffer(_ offerID: UUID, actor: Principal, now: Date, on connection: PostgresConnection) async throws -> (OfferSnapshot, NeedRecord) {
         guard let peek = try await findOffer(offerID, on: connection) else { throw VolunteerError.notFound("offer", offerID) }
         // The need first, then the offer: the same order as dispatch and cancel, so no deadlock.
-        guard let need = try await NeedStore(logger: logger, calendar: calendar).find(peek.needId, lock: true, on: connection),
+        guard let need = try await NeedRecord.find(peek.needId, lock: true, on: connection, logger: logger),
             let offer = try await findOffer(offerID, lock: true, on: connection)
         else { throw VolunteerError.notFound("offer", offerID) }
         try Access.requireVolunteerOrStaff(actor, volunteer: offer.volunteerId, place: need.place, kind: "offer", id: offerID)
@@ -199,8 +191,7 @@ struct OfferDesk: Sendable {
                     RETURNING \(Self.offerColumns)
                     """, binds: .of(now, limit)), logger: logger)
         var needs: Set<UUID> = []
-        var expired: [OfferSnapshot] = []
-        for try await row in rows { expired.append(try Self.offer(row.makeRandomAccess())) }
+        let expired = try await rows.collect(Self.offer)
         for offer in expired {
             try await publish(VolunteerEventTypes.offerExpired, offer, now: now, on: connection)
             needs.insert(offer.needId)
@@ -221,8 +212,7 @@ struct OfferDesk: Sendable {
                     WHERE status = 'pending' AND \(need == nil ? "volunteer_id" : "need_id") = $3
                     RETURNING \(Self.offerColumns)
                     """, binds: .of(now, reason, need ?? volunteer ?? UUID())), logger: logger)
-        var withdrawn: [OfferSnapshot] = []
-        for try await row in rows { withdrawn.append(try Self.offer(row.makeRandomAccess())) }
+        let withdrawn = try await rows.collect(Self.offer)
         for offer in withdrawn { try await publish(VolunteerEventTypes.offerWithdrawn, offer, now: now, on: connection) }
         Counter(label: "volunteer_matching_offers_total", dimensions: [("outcome", "withdrawn")]).increment(by: withdrawn.count)
     }
@@ -251,17 +241,16 @@ struct OfferDesk: Sendable {
     func cancel(assignment id: UUID, reason: String, actor: Principal, now: Date, on connection: PostgresConnection) async throws -> AssignmentSnapshot {
         guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else { throw VolunteerError.invalid([.init(field: "reason", problem: "say why")]) }
         guard let peek = try await findAssignment(id, on: connection),
-            let need = try await NeedStore(logger: logger, calendar: calendar).find(peek.needId, lock: true, on: connection)
+            let need = try await NeedRecord.find(peek.needId, lock: true, on: connection, logger: logger)
         else { throw VolunteerError.notFound("assignment", id) }
         try Access.requireVolunteerOrStaff(actor, volunteer: peek.volunteerId, place: need.place, kind: "assignment", id: id)
         guard peek.status == "confirmed" else { throw VolunteerError.conflict("The assignment is \(peek.status) already") }
-        let cancelled = try await cancelOne(peek, need: need, by: actor.subject, reason: reason, now: now, on: connection)
+        let cancelled = try await cancelOne(peek, by: actor.subject, reason: reason, now: now, on: connection)
         if need.status == "filled" {
             var reopened = need
             reopened.status = "open"
             reopened.confirmed -= 1
-            try await NeedStore(logger: logger, calendar: calendar).publish(
-                VolunteerEventTypes.needReopened, reopened, reason: "a volunteer cancelled: \(reason)", now: now, on: connection)
+            try await reopened.publish(VolunteerEventTypes.needReopened, reason: "a volunteer cancelled: \(reason)", now: now, on: connection, logger: logger)
         }
         return cancelled
     }
@@ -273,15 +262,13 @@ struct OfferDesk: Sendable {
             "SELECT id FROM assignment WHERE need_id = \(id) AND status = 'confirmed'", logger: logger
         ).decode(UUID.self) { ids.append(assignment) }
         for assignment in ids {
-            guard let found = try await findAssignment(assignment, on: connection),
-                let need = try await NeedStore(logger: logger, calendar: calendar).find(id, on: connection)
-            else { continue }
-            _ = try await cancelOne(found, need: need, by: actor, reason: reason, now: now, on: connection)
+            guard let found = try await findAssignment(assignment, on: connection) else { continue }
+            _ = try await cancelOne(found, by: actor, reason: reason, now: now, on: connection)
         }
     }
 
     private func cancelOne(
-        _ assignment: AssignmentSnapshot, need: NeedRecord, by actor: String, reason: String, now: Date, on connection: PostgresConnection
+        _ assignment: AssignmentSnapshot, by actor: String, reason: String, now: Date, on connection: PostgresConnection
     ) async throws -> AssignmentSnapshot {
         try await connection.query(
             """
@@ -293,7 +280,7 @@ struct OfferDesk: Sendable {
         try await connection.query(
             """
             UPDATE service_need SET confirmed = confirmed - 1, status = CASE WHEN status = 'filled' THEN 'open' ELSE status END, updated_at = \(now)
-            WHERE id = \(need.id)
+            WHERE id = \(assignment.needId)
             """, logger: logger)
         try await touch(volunteer: assignment.volunteerId, serving: nil, on: connection)
         var cancelled = assignment
@@ -319,5 +306,14 @@ struct OfferDesk: Sendable {
 
     private func publish(_ type: EventType, _ offer: OfferSnapshot, now: Date, on connection: PostgresConnection) async throws {
         try await VolunteerEvents.append(type, key: offer.volunteerId, OfferChanged(offer: offer), now: now, on: connection, logger: logger)
+    }
+}
+
+extension ScoreParts {
+    /// The engine's score as offers and candidate lists explain it.
+    init(_ score: Score) {
+        self.init(
+            total: score.total, place: score.place, skills: score.skills, fairness: score.fairness, reliability: score.reliability,
+            continuity: score.continuity, nearness: score.nearness.rawValue)
     }
 }

@@ -102,7 +102,7 @@ public struct RegistryProjection: InboxHandler {
             """, logger: logger)
         if !role.active {
             // Nobody waits for an answer from a volunteer whose role has ended.
-            try await OfferDesk(logger: logger, calendar: Calendar(identifier: .gregorian)).withdrawPending(
+            try await OfferDesk(logger: logger).withdrawPending(
                 need: nil, volunteer: role.id, reason: "volunteer role ended", now: Date(), on: connection)
         }
     }

@@ -36,9 +36,9 @@ struct ServiceLog: Sendable {
 
     /// The assignment and its need, for a caller allowed to act on it.
     private func assignment(_ id: UUID, actor: Principal, on connection: PostgresConnection) async throws -> (AssignmentSnapshot, NeedRecord) {
-        let desk = OfferDesk(logger: logger, calendar: calendar)
+        let desk = OfferDesk(logger: logger)
         guard let assignment = try await desk.findAssignment(id, lock: true, on: connection),
-            let need = try await NeedStore(logger: logger, calendar: calendar).find(assignment.needId, on: connection)
+            let need = try await NeedRecord.find(assignment.needId, on: connection, logger: logger)
         else { throw VolunteerError.notFound("assignment", id) }
         try Access.requireVolunteerOrStaff(actor, volunteer: assignment.volunteerId, place: need.place, kind: "assignment", id: id)
         return (assignment, need)
@@ -108,7 +108,7 @@ struct ServiceLog: Sendable {
         -> ServiceRecordSnapshot
     {
         guard var record = try await find(id, lock: true, on: connection),
-            let need = try await NeedStore(logger: logger, calendar: calendar).find(record.needId, on: connection),
+            let need = try await NeedRecord.find(record.needId, on: connection, logger: logger),
             Access.verifiers.contains(actor.role), actor.scope.covers(need.place)
         else { throw VolunteerError.notFound("service record", id) }
         guard let current = Verification(rawValue: record.verification), let next = current.deciding(approve: approve) else {
@@ -141,7 +141,7 @@ struct ServiceLog: Sendable {
     {
         guard (1...5).contains(stars) else { throw VolunteerError.invalid([.init(field: "stars", problem: "must be 1 to 5")]) }
         guard var record = try await find(id, lock: true, on: connection),
-            let need = try await NeedStore(logger: logger, calendar: calendar).find(record.needId, on: connection)
+            let need = try await NeedRecord.find(record.needId, on: connection, logger: logger)
         else { throw VolunteerError.notFound("service record", id) }
         if byRecipient {
             // Recipients rate through the staff who serve them (by phone, at the door, on a form).
@@ -209,22 +209,18 @@ struct ServiceLog: Sendable {
         return absence
     }
 
-    /// Adds hours to the volunteer's month when the service falls in the current month.
+    /// Adds hours to the volunteer's month when the service falls in the month the figures are for (or
+    /// a later one, which starts a new month); a service in a month already closed only counts as completed.
     private func addHours(_ hours: Double, volunteer: UUID, at start: Date, completed: Int, on connection: PostgresConnection) async throws {
         let month = VolunteerDirectory.monthKey(start, calendar: calendar)
         try await connection.query(
             """
             UPDATE volunteer SET completed = completed + \(completed),
-                hours_this_month = CASE WHEN month_key = \(month) THEN greatest(hours_this_month + \(hours), 0) ELSE greatest(\(hours), 0) END,
-                month_key = \(month), changed_at = clock_timestamp()
-            WHERE role_id = \(volunteer) AND month_key <= \(month)
+                hours_this_month = CASE WHEN month_key = \(month) THEN greatest(hours_this_month + \(hours), 0)
+                                        WHEN month_key < \(month) THEN greatest(\(hours), 0) ELSE hours_this_month END,
+                month_key = greatest(month_key, \(month)), changed_at = clock_timestamp()
+            WHERE role_id = \(volunteer)
             """, logger: logger)
-        if completed > 0 {
-            // A service in a month already closed still counts as completed.
-            try await connection.query(
-                "UPDATE volunteer SET completed = completed + \(completed), changed_at = clock_timestamp() WHERE role_id = \(volunteer) AND month_key > \(month)",
-                logger: logger)
-        }
     }
 
     struct MonthHours: Codable, Sendable {

@@ -16,7 +16,7 @@ struct VolunteerAPI: Sendable {
 
     var calendar: Calendar { directory.calendar }
     var needs: NeedStore { NeedStore(logger: logger, calendar: calendar) }
-    var desk: OfferDesk { OfferDesk(logger: logger, calendar: calendar) }
+    var desk: OfferDesk { OfferDesk(logger: logger) }
     var log: ServiceLog { ServiceLog(logger: logger, calendar: calendar) }
     var volunteers: Volunteers { Volunteers(logger: logger) }
 
@@ -92,15 +92,12 @@ struct VolunteerAPI: Sendable {
         builder.filter(query["status"]) { "status = \($0)" }
         builder.filter(query["kind"]) { "kind = \($0)" }
         builder.filter(query["household"].flatMap(UUID.init(uuidString:))) { "household_id = \($0)" }
-        builder.filter(page.after.flatMap(UUID.init(uuidString:))) { "id > \($0)" }
-        let limit = builder.bind(page.limit + 1)
+        let order = builder.keyset(after: page.after.flatMap(UUID.init(uuidString:)), column: "id", limit: page.limit)
         let logger = logger
         let records = try await database.withConnection { connection in
-            var records: [NeedSnapshot] = []
             let rows = try await connection.query(
-                builder.query("SELECT \(NeedRecord.columns) FROM service_need \(builder.whereClause) ORDER BY id LIMIT \(limit)"), logger: logger)
-            for try await row in rows { records.append(try NeedRecord(row: row.makeRandomAccess()).snapshot) }
-            return records
+                builder.query("SELECT \(NeedRecord.columns) FROM service_need \(builder.whereClause) \(order)"), logger: logger)
+            return try await rows.collect { try NeedRecord($0).snapshot }
         }
         return try APIResult(.ok, Page(fetched: records, limit: page.limit) { $0.id.uuidString }).response()
     }
@@ -117,9 +114,9 @@ struct VolunteerAPI: Sendable {
     @Sendable func detail(_ request: Request, context: AppContext) async throws -> Response {
         let principal = try context.requirePrincipal()
         let id = try context.uuidParameter()
-        let needs = needs, desk = desk, logger = logger
+        let desk = desk, logger = logger
         let view = try await database.withConnection { connection in
-            guard let need = try await needs.find(id, on: connection) else { throw VolunteerError.notFound("need", id) }
+            guard let need = try await NeedRecord.find(id, on: connection, logger: logger) else { throw VolunteerError.notFound("need", id) }
             var assignments: [AssignmentSnapshot] = []
             for try await assignment in try await connection.query("SELECT id FROM assignment WHERE need_id = \(id) ORDER BY confirmed_at", logger: logger)
                 .decode(UUID.self)
@@ -150,19 +147,13 @@ struct VolunteerAPI: Sendable {
         let principal = try context.requirePrincipal(roles: Access.staff, action: "see candidates")
         let id = try context.uuidParameter()
         let limit = min(max(Int(request.queryValues["limit"] ?? "") ?? 10, 1), 50)
-        let needs = needs
-        let need = try await database.withConnection { connection in try await needs.find(id, on: connection) }
+        let logger = logger
+        let need = try await database.withConnection { connection in try await NeedRecord.find(id, on: connection, logger: logger) }
         guard let need, principal.scope.covers(need.place) else { throw VolunteerError.notFound("need", id) }
         let matches = try directory.rank(need.profile, limit: limit, excluding: [])
         return try APIResult(
             .ok,
-            matches.map {
-                Candidate(
-                    volunteerId: $0.volunteer,
-                    score: ScoreParts(
-                        total: $0.score.total, place: $0.score.place, skills: $0.score.skills, fairness: $0.score.fairness,
-                        reliability: $0.score.reliability, continuity: $0.score.continuity, nearness: $0.score.nearness.rawValue))
-            }
+            matches.map { Candidate(volunteerId: $0.volunteer, score: ScoreParts($0.score)) }
         ).response()
     }
 
@@ -170,10 +161,14 @@ struct VolunteerAPI: Sendable {
         var reason: String?
     }
 
-    private func reason(_ request: Request) async throws -> String {
+    /// `{reason}` when a body was sent.
+    private func optionalReason(_ request: Request) async throws -> String? {
         let body = try await request.collectBody()
-        let reason = body.readableBytes == 0 ? nil : try decodeJSON(Reason.self, from: body).reason
-        guard let reason, !reason.trimmingCharacters(in: .whitespaces).isEmpty else {
+        return body.readableBytes == 0 ? nil : try decodeJSON(Reason.self, from: body).reason
+    }
+
+    private func reason(_ request: Request) async throws -> String {
+        guard let reason = try await optionalReason(request), !reason.trimmingCharacters(in: .whitespaces).isEmpty else {
             throw ProblemDetails.badRequest("Say why.", errors: [.init(field: "reason", problem: "required")])
         }
         return reason
@@ -199,8 +194,7 @@ struct VolunteerAPI: Sendable {
     @Sendable func decline(_ request: Request, context: AppContext) async throws -> Response {
         let principal = try context.requirePrincipal(roles: Access.staff.union([.volunteer]), action: "answer offers")
         let id = try context.uuidParameter()
-        let body = try await request.collectBody()
-        let reason = body.readableBytes == 0 ? nil : try decodeJSON(Reason.self, from: body).reason
+        let reason = try await optionalReason(request)
         let desk = desk, now = clock()
         let offer = try await database.transaction { connection in try await desk.decline(id, reason: reason, actor: principal, now: now, on: connection) }
         _ = await dispatch(offer.needId)
@@ -210,9 +204,9 @@ struct VolunteerAPI: Sendable {
     @Sendable func assignment(_ request: Request, context: AppContext) async throws -> Response {
         let principal = try context.requirePrincipal()
         let id = try context.uuidParameter()
-        let desk = desk, needs = needs
+        let desk = desk, logger = logger
         let assignment = try await database.withConnection { connection in
-            guard let assignment = try await desk.findAssignment(id, on: connection), let need = try await needs.find(assignment.needId, on: connection) else {
+            guard let assignment = try await desk.findAssignment(id, on: connection), let need = try await NeedRecord.find(assignment.needId, on: connection, logger: logger) else {
                 throw VolunteerError.notFound("assignment", id)
             }
             if Access.volunteer(principal) == assignment.volunteerId { return assignment }
@@ -281,9 +275,9 @@ struct VolunteerAPI: Sendable {
     @Sendable func serviceRecord(_ request: Request, context: AppContext) async throws -> Response {
         let principal = try context.requirePrincipal()
         let id = try context.uuidParameter()
-        let log = log, needs = needs
+        let log = log, logger = logger
         let record = try await database.withConnection { connection in
-            guard let record = try await log.find(id, on: connection), let need = try await needs.find(record.needId, on: connection) else {
+            guard let record = try await log.find(id, on: connection), let need = try await NeedRecord.find(record.needId, on: connection, logger: logger) else {
                 throw VolunteerError.notFound("service record", id)
             }
             let own = Access.volunteer(principal) == record.volunteerId
@@ -353,12 +347,11 @@ struct VolunteerAPI: Sendable {
         let volunteers = volunteers, logger = logger
         let offers = try await database.withConnection { connection in
             _ = try await volunteers.visible(id, to: principal, on: connection)
-            var offers: [OfferSnapshot] = []
             let rows = try await connection.query(
                 PostgresQuery(
                     unsafeSQL: "SELECT \(OfferDesk.offerColumns) FROM offer WHERE volunteer_id = $1 AND status = $2 ORDER BY offered_at DESC LIMIT 100",
                     binds: .of(id, status)), logger: logger)
-            for try await row in rows { offers.append(try OfferDesk.offer(row.makeRandomAccess())) }
+            let offers = try await rows.collect(OfferDesk.offer)
             return offers
         }
         return try APIResult(.ok, offers).response()
@@ -393,8 +386,7 @@ struct VolunteerAPI: Sendable {
     private func setPaused(_ paused: Bool, _ request: Request, _ context: AppContext) async throws -> Response {
         let principal = try context.requirePrincipal(roles: Access.staff.union([.volunteer]), action: "pause offers")
         let id = try context.uuidParameter()
-        let body = try await request.collectBody()
-        let reason = body.readableBytes == 0 ? nil : try decodeJSON(Reason.self, from: body).reason
+        let reason = try await optionalReason(request)
         let volunteers = volunteers, now = clock()
         let view = try await database.transaction { connection in
             try await volunteers.setPaused(id, paused: paused, reason: reason, actor: principal, now: now, on: connection)

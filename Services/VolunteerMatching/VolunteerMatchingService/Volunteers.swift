@@ -93,7 +93,7 @@ struct Volunteers: Sendable {
             UPDATE volunteer SET paused = \(paused), paused_reason = \(paused ? reason : nil), changed_at = clock_timestamp() WHERE role_id = \(id)
             """, logger: logger)
         if paused {
-            try await OfferDesk(logger: logger, calendar: Calendar(identifier: .gregorian)).withdrawPending(
+            try await OfferDesk(logger: logger).withdrawPending(
                 need: nil, volunteer: id, reason: "volunteer paused", now: now, on: connection)
         }
         volunteer.paused = paused
@@ -152,7 +152,7 @@ struct Volunteers: Sendable {
         for try await _ in inserted { fresh = true }
         guard fresh else { throw VolunteerError.conflict("This volunteer is paired with this household already") }
         // A pairing is continuity: the volunteer is asked first for this household's other needs.
-        try await OfferDesk(logger: logger, calendar: Calendar(identifier: .gregorian)).touch(volunteer: volunteer.id, serving: request.householdId, on: connection)
+        try await OfferDesk(logger: logger).touch(volunteer: volunteer.id, serving: request.householdId, on: connection)
         return pairing
     }
 

@@ -44,7 +44,7 @@ public final class OfferDispatcher: Service, Sendable {
     @discardableResult
     public func round() async throws -> Int {
         guard directory.isLoaded else { return 0 }
-        let desk = OfferDesk(logger: logger, calendar: directory.calendar), now = clock(), limit = batchSize, logger = logger
+        let desk = OfferDesk(logger: logger), now = clock(), limit = batchSize, logger = logger
         let expired = try await database.transaction { connection in try await desk.expire(now: now, limit: limit, on: connection) }
         for need in expired { logger.info("offers expired; asking the next candidates", metadata: ["aggregate.id": "\(need)"]) }
         let waiting = try await database.withConnection { connection in
@@ -113,8 +113,10 @@ public final class ReminderScheduler: Service, Sendable {
     }
 
     public func run() async throws {
-        await PeriodicWork.run(every: interval, logger: logger, failure: "reminder round failed") { try await remind() == 500 }
+        await PeriodicWork.run(every: interval, logger: logger, failure: "reminder round failed") { try await remind() == Self.batchSize }
     }
+
+    static let batchSize = 500
 
     @discardableResult
     public func remind() async throws -> Int {
@@ -126,7 +128,7 @@ public final class ReminderScheduler: Service, Sendable {
                 SELECT w.assignment_id, a.need_id, w.volunteer_id, n.kind, w.starts_at, w.ends_at, n.district_code, n.street_code, n.community_code, n.grid_code
                 FROM assignment_window w JOIN assignment a ON a.id = w.assignment_id JOIN service_need n ON n.id = a.need_id
                 WHERE w.held AND w.reminded_at IS NULL AND w.starts_at > \(now) AND w.starts_at <= \(until)
-                ORDER BY w.starts_at LIMIT 500 FOR UPDATE OF w SKIP LOCKED
+                ORDER BY w.starts_at LIMIT \(Self.batchSize) FOR UPDATE OF w SKIP LOCKED
                 """, logger: logger
             ).decode((UUID, UUID, UUID, String, Date, Date, String, String, String, String).self) {
                 due.append(
