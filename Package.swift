@@ -121,11 +121,15 @@ let package = Package(
         .target(name: "MediationCore", path: "Services/Mediation/MediationCore", swiftSettings: strict),
         // Volunteer matching: the engine that ranks candidates for a need, free of I/O.
         .target(name: "VolunteerCore", path: "Services/VolunteerMatching/VolunteerCore", swiftSettings: strict),
+        // Purchased services: the tender lifecycle, sealing, the panel draw and the scoring, free of I/O.
+        .target(
+            name: "BiddingCore", dependencies: [.product(name: "Crypto", package: "swift-crypto")], path: "Services/Bidding/BiddingCore",
+            swiftSettings: strict),
     ]
     + service("Registry", library: "RegistryService", executable: "registry", core: ["RegistryCore"])
     + service("Mediation", library: "MediationService", executable: "mediation", core: ["MediationCore"])
     + service("VolunteerMatching", library: "VolunteerMatchingService", executable: "volunteer-matching", core: ["VolunteerCore"])
-    + service("Bidding", library: "BiddingService", executable: "bidding")
+    + service("Bidding", library: "BiddingService", executable: "bidding", core: ["BiddingCore"])
     + [
         // What the messaging drills share: a probe event, its handler and its table.
         .target(
@@ -188,7 +192,7 @@ let package = Package(
         .testTarget(
             name: "UnitTests",
             dependencies: [
-                "Kafka", "Contracts", "Storage", "Messaging", "ServiceRuntime", "RegistryCore", "MediationCore", "VolunteerCore",
+                "Kafka", "Contracts", "Storage", "Messaging", "ServiceRuntime", "RegistryCore", "MediationCore", "VolunteerCore", "BiddingCore",
                 "RegistryService", "MediationService", "VolunteerMatchingService", "BiddingService",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
@@ -198,7 +202,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "Kafka", "Contracts", "Storage", "Messaging", "ServiceRuntime", "DrillKit",
+                "Kafka", "Contracts", "Storage", "Messaging", "ServiceRuntime", "DrillKit", "BiddingCore",
                 "RegistryService", "MediationService", "VolunteerMatchingService", "BiddingService",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),

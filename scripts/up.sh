@@ -48,6 +48,7 @@ for entry in "${SERVICES[@]}"; do
     HTTP_HOST=127.0.0.1 HTTP_PORT="$port" \
         AUTH_JWT_SECRET=local-dev-secret-change-me-0123456789abcdef LOG_LEVEL=info \
         REGISTRY_ID_DIGEST_KEY=local-dev-id-digest-key-change-me-0123456789 \
+        BID_SEALING_KEY=local-dev-bid-sealing-key-change-me-0123456789 \
         KAFKA_CREATE_TOPICS_ON_START=true KAFKA_SESSION_TIMEOUT_MS=6000 KAFKA_HEARTBEAT_INTERVAL_MS=500 \
         setsid nohup "$ROOT/.build/debug/$name" </dev/null >>"$log" 2>&1 &
     echo $! >"$PIDS_DIR/$name.pid"

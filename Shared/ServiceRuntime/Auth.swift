@@ -14,6 +14,8 @@ public enum Role: String, Codable, Sendable, CaseIterable {
     case organisation
     case districtIntegrator = "district-integrator"
     case auditor
+    /// A member of the expert pool; the subject is the expert's registry role id.
+    case expert
 }
 
 /// The part of the city a token covers: `city`, `district:<code>`, `street:<code>`, `community:<code>`,

@@ -36,12 +36,14 @@ public struct ReadinessReport: Codable, Sendable, Equatable, ResponseEncodable {
 }
 
 /// Builds the router every service shares: health, readiness, metrics, OpenAPI, problem+json errors,
-/// request logs and metrics; service routes go under `/api/v1` behind bearer-token auth.
+/// request logs and metrics; service routes go under `/api/v1` behind bearer-token auth, open-data
+/// routes under `/public` without it.
 public func buildRouter(
     service: String,
     openAPI: String,
     readiness: [ReadinessCheck],
     authority: TokenAuthority,
+    publicRoutes: (RouterGroup<AppContext>) -> Void = { _ in },
     routes: (RouterGroup<AppContext>) -> Void
 ) -> Router<AppContext> {
     let router = Router(context: AppContext.self)
@@ -82,6 +84,7 @@ public func buildRouter(
         return PrincipalView(subject: principal.subject, role: principal.role.rawValue, scope: principal.scope.description, name: principal.name)
     }
     routes(api)
+    publicRoutes(router.group("public"))
     _ = service
     return router
 }

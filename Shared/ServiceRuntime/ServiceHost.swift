@@ -16,14 +16,18 @@ public struct ServiceDescriptor: Sendable {
     public var consumers: [ConsumerDescriptor]
     public var openAPI: String
     public var routes: @Sendable (RouterGroup<AppContext>, ServiceDependencies) -> Void
+    /// Routes anyone may read without a token, under `/public` (open-data feeds).
+    public var publicRoutes: @Sendable (RouterGroup<AppContext>, ServiceDependencies) -> Void
     /// Long-running work of the service's own (a deadline watcher, ...), run beside the consumers.
     public var workers: @Sendable (ServiceDependencies) -> [any Service]
 
     public init(
         name: String, schema: String, migrations: [Migration], consumers: [ConsumerDescriptor] = [], openAPI: String,
         routes: @escaping @Sendable (RouterGroup<AppContext>, ServiceDependencies) -> Void = { _, _ in },
+        publicRoutes: @escaping @Sendable (RouterGroup<AppContext>, ServiceDependencies) -> Void = { _, _ in },
         workers: @escaping @Sendable (ServiceDependencies) -> [any Service] = { _ in [] }
     ) {
+        self.publicRoutes = publicRoutes
         self.name = name
         self.schema = schema
         self.migrations = migrations
@@ -225,7 +229,10 @@ public enum ServiceHost {
     public static func router(
         for descriptor: ServiceDescriptor, dependencies: ServiceDependencies, readiness: [ReadinessCheck]
     ) -> Router<AppContext> {
-        buildRouter(service: descriptor.name, openAPI: descriptor.openAPI, readiness: readiness, authority: dependencies.authority) { api in
+        buildRouter(
+            service: descriptor.name, openAPI: descriptor.openAPI, readiness: readiness, authority: dependencies.authority,
+            publicRoutes: { descriptor.publicRoutes($0, dependencies) }
+        ) { api in
             descriptor.routes(api, dependencies)
         }
     }

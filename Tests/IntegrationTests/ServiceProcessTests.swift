@@ -16,6 +16,7 @@ extension IntegrationSuite {
             environment["HTTP_PORT"] = String(port)
             environment["AUTH_JWT_SECRET"] = Self.secret
             environment["REGISTRY_ID_DIGEST_KEY"] = "test-id-digest-key-0123456789abcdef0123"
+            environment["BID_SEALING_KEY"] = "test-bid-sealing-key-0123456789abcdef0123"
             environment["POSTGRES_SCHEMA"] = Stack.uniqueName("svc")
             environment["STARTUP_TIMEOUT_SECONDS"] = "3"
             environment["LOG_LEVEL"] = "warning"

@@ -1,4 +1,3 @@
 import BiddingService
-import ServiceRuntime
 
-await ServiceHost.main(BiddingService.descriptor)
+await BiddingService.main()

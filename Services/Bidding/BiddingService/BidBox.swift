@@ -1,0 +1,197 @@
+import BiddingCore
+import Contracts
+import Crypto
+import Foundation
+import Logging
+import Metrics
+import PostgresNIO
+import ServiceRuntime
+import Storage
+
+/// What a bidder gets back for a submission: proof of what was sealed, never the contents.
+public struct BidReceipt: Codable, Sendable {
+    public var bidId: UUID
+    public var tenderId: UUID
+    public var organisationId: UUID
+    public var version: Int
+    public var sha256: String
+    public var submittedAt: Date
+}
+
+/// A bid as listed. `contents` and `priceFen` exist only once bidding has closed.
+public struct BidView: Codable, Sendable {
+    public var bidId: UUID
+    public var organisationId: UUID
+    public var organisationName: String?
+    public var version: Int
+    public var sha256: String
+    public var submittedAt: Date
+    /// `sealed` until bidding closes; then `qualified`, `disqualified`, `awarded` or `lost`.
+    public var status: String
+    public var statusReason: String?
+    public var priceFen: Int?
+    public var contents: BidContents?
+    /// Every hash announced for this bid, replaced versions included.
+    public var history: [BidSubmitted]?
+}
+
+/// Sealed bids: submission (encrypted, hash announced), opening at the deadline, disqualification.
+struct BidBox: Sendable {
+    let logger: Logger
+    let seal: BidSeal
+    let store: TenderStore
+
+    /// Submits or replaces the organisation's bid. Refused after the deadline even if the scheduler has
+    /// not closed the tender yet: the deadline is the rule, the scheduler only records it.
+    func submit(
+        _ contents: BidContents, to tenderID: UUID, organisation: UUID, actor: Principal, now: Date, on connection: PostgresConnection
+    ) async throws -> (BidReceipt, replaced: Bool) {
+        let tender = try await store.visible(tenderID, to: actor, lock: true, on: connection)
+        guard tender.status == .published else {
+            throw BiddingError.illegal(
+                IllegalTenderTransition(action: "take bids", status: tender.status, hint: tender.status == .suspended ? "a complaint is being decided" : "bids are taken only while it is published"))
+        }
+        guard now < tender.deadlineAt else { throw BiddingError.conflict("the bidding deadline \(iso(tender.deadlineAt)) has passed") }
+        let issues = contents.issues(ceilingFen: tender.ceilingFen)
+        guard issues.isEmpty else { throw BiddingError.invalid(issues) }
+        try await requireEligible(organisation, on: connection)
+        guard organisation != tender.purchaserOrganisationId, organisation != tender.thirdPartyOrganisationId else {
+            throw BiddingError.conflict("the purchaser and the third-party evaluator may not bid for this tender")
+        }
+
+        var existing: (UUID, Int)?
+        for try await row in try await connection.query(
+            "SELECT id, version FROM bid WHERE tender_id = \(tenderID) AND organisation_id = \(organisation) FOR UPDATE", logger: logger
+        ).decode((UUID, Int).self) { existing = row }
+        let bidID = existing?.0 ?? UUID()
+        let version = (existing?.1 ?? 0) + 1
+        let sealed = try seal.seal(contents, tender: tenderID, bid: bidID, organisation: organisation, version: version)
+        if existing == nil {
+            try await connection.query(
+                """
+                INSERT INTO bid (id, tender_id, organisation_id, version, sha256, sealed, submitted_at, status)
+                VALUES (\(bidID), \(tenderID), \(organisation), \(version), \(sealed.sha256), \(ByteBuffer(data: sealed.ciphertext)), \(now), 'sealed')
+                """, logger: logger)
+        } else {
+            try await connection.query(
+                """
+                UPDATE bid SET version = \(version), sha256 = \(sealed.sha256), sealed = \(ByteBuffer(data: sealed.ciphertext)), submitted_at = \(now)
+                WHERE id = \(bidID)
+                """, logger: logger)
+        }
+        try await connection.query(
+            "INSERT INTO bid_submission (bid_id, version, sha256, submitted_at) VALUES (\(bidID), \(version), \(sealed.sha256), \(now))", logger: logger)
+        let receipt = BidReceipt(bidId: bidID, tenderId: tenderID, organisationId: organisation, version: version, sha256: sealed.sha256, submittedAt: now)
+        try await BiddingEvents.append(
+            BiddingEventTypes.bidSubmitted, tender: tenderID,
+            BidSubmitted(tenderId: tenderID, bidId: bidID, organisationId: organisation, version: version, sha256: sealed.sha256, submittedAt: now),
+            now: now, on: connection, logger: logger)
+        Counter(label: "bidding_bids_submitted_total").increment()
+        logger.info("bid sealed", metadata: ["aggregate.id": "\(tenderID)", "bid.id": "\(bidID)", "version": "\(version)", "sha256": "\(sealed.sha256)"])
+        return (receipt, existing != nil)
+    }
+
+    func requireEligible(_ organisation: UUID, on connection: PostgresConnection) async throws {
+        if let reason = try await ineligibility(of: organisation, on: connection) {
+            throw BiddingError.ineligible(organisation: organisation, reason: reason)
+        }
+    }
+
+    /// Why the organisation may not bid as the registry last published it; `nil` when it may.
+    func ineligibility(of organisation: UUID, on connection: PostgresConnection) async throws -> String? {
+        for try await (kind, legalPerson, authority, eligible) in try await connection.query(
+            "SELECT kind, legal_person, registration_authority, eligible_bidder FROM organisation WHERE id = \(organisation)", logger: logger
+        ).decode((String, Bool, String?, Bool).self) {
+            return BidderEligibility.refusal(known: true, eligible: eligible, kind: kind, legalPerson: legalPerson, registrationAuthority: authority)
+        }
+        return BidderEligibility.refusal(known: false, eligible: false, kind: nil, legalPerson: false, registrationAuthority: nil)
+    }
+
+    /// Opens every bid with the tender's key: a broken seal or an organisation no longer eligible
+    /// disqualifies the bid (kept, with its reason). Returns the bids as opened.
+    func open(_ tender: TenderRecord, key: SymmetricKey, on connection: PostgresConnection) async throws -> [OpenedBid] {
+        var sealed: [(UUID, UUID, Int, String, Data)] = []
+        for try await (bid, organisation, version, sha, ciphertext) in try await connection.query(
+            "SELECT id, organisation_id, version, sha256, sealed FROM bid WHERE tender_id = \(tender.id) ORDER BY id FOR UPDATE", logger: logger
+        ).decode((UUID, UUID, Int, String, ByteBuffer).self) {
+            sealed.append((bid, organisation, version, sha, Data(buffer: ciphertext)))
+        }
+        var opened: [OpenedBid] = []
+        for (bid, organisation, version, sha, ciphertext) in sealed {
+            var reason: String?
+            var contents: BidContents?
+            do {
+                contents = try BidSeal.open(ciphertext, key: key, tender: tender.id, bid: bid, organisation: organisation, version: version, announced: sha)
+            } catch {
+                reason = "seal broken: \(error.description)"
+                logger.error("sealed bid failed its check", metadata: ["aggregate.id": "\(tender.id)", "bid.id": "\(bid)", "problem": "\(error.description)"])
+            }
+            if reason == nil, let why = try await ineligibility(of: organisation, on: connection) { reason = "ineligible at opening: \(why)" }
+            if reason == nil, let price = contents?.priceFen, price > tender.ceilingFen { reason = "price over the ceiling" }
+            let status = reason == nil ? "qualified" : "disqualified"
+            let json = try contents.map { String(decoding: try JSONEncoder.api.encode($0), as: UTF8.self) }
+            try await connection.query(
+                """
+                UPDATE bid SET status = \(status), status_reason = \(reason), price_fen = \(contents?.priceFen), contents = \(json)::jsonb
+                WHERE id = \(bid)
+                """, logger: logger)
+            opened.append(OpenedBid(bidId: bid, organisationId: organisation, sha256: sha, status: status, reason: reason))
+        }
+        return opened
+    }
+
+    /// The panel (or purchaser) finds a bid ineligible after opening: disqualified, which is not lost.
+    func disqualify(_ bidID: UUID, of tenderID: UUID, reason: String, actor: Principal, now: Date, on connection: PostgresConnection) async throws -> BidView {
+        let reason = reason.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !reason.isEmpty else { throw BiddingError.invalid([FieldIssue("reason", "say why the bid is disqualified")]) }
+        let tender = try await store.visible(tenderID, to: actor, lock: true, on: connection)
+        try tender.requirePurchaser(actor, action: "disqualify bids")
+        guard tender.status == .biddingClosed || tender.status == .panelDrawn else {
+            throw BiddingError.illegal(IllegalTenderTransition(action: "disqualify a bid", status: tender.status, hint: "bids are disqualified between opening and evaluation"))
+        }
+        let changed = try await connection.exists(
+            "UPDATE bid SET status = 'disqualified', status_reason = \(reason) WHERE id = \(bidID) AND tender_id = \(tenderID) AND status = 'qualified' RETURNING 1",
+            logger: logger)
+        guard changed else { throw BiddingError.notFound(what: "qualified bid", id: bidID) }
+        try await store.history(tender, action: "disqualify-bid", from: tender, actor: actor.subject, reason: "\(bidID.uuidString.lowercased()): \(reason)", now: now, on: connection)
+        try await BiddingEvents.append(
+            BiddingEventTypes.changed, tender: tenderID,
+            TenderTransitioned(tender: tender.snapshot, action: "disqualify-bid", fromStatus: tender.status.rawValue, actor: actor.subject, reason: reason),
+            now: now, on: connection, logger: logger)
+        return try await bids(of: tender, on: connection).first { $0.bidId == bidID }!
+    }
+
+    /// The tender's bids. Before bidding closes: who bid, when, and the hashes, never the contents.
+    func bids(of tender: TenderRecord, withHistory: Bool = false, on connection: PostgresConnection) async throws -> [BidView] {
+        let opened = tender.state.bidsOpened
+        var views: [BidView] = []
+        for try await (bid, organisation, name, version, sha, submitted, status, reason, price, contents) in try await connection.query(
+            """
+            SELECT b.id, b.organisation_id, o.name, b.version, b.sha256, b.submitted_at, b.status, b.status_reason, b.price_fen, b.contents::text
+            FROM bid b LEFT JOIN organisation o ON o.id = b.organisation_id WHERE b.tender_id = \(tender.id) ORDER BY b.submitted_at, b.id
+            """, logger: logger
+        ).decode((UUID, UUID, String?, Int, String, Date, String, String?, Int?, String?).self) {
+            views.append(
+                BidView(
+                    bidId: bid, organisationId: organisation, organisationName: name, version: version, sha256: sha, submittedAt: submitted,
+                    status: status, statusReason: reason, priceFen: opened ? price : nil,
+                    contents: opened ? try contents.map { try EventCoding.decoder.decode(BidContents.self, from: Data($0.utf8)) } : nil))
+        }
+        if withHistory {
+            var history: [UUID: [BidSubmitted]] = [:]
+            for try await (bid, organisation, version, sha, submitted) in try await connection.query(
+                """
+                SELECT s.bid_id, b.organisation_id, s.version, s.sha256, s.submitted_at FROM bid_submission s JOIN bid b ON b.id = s.bid_id
+                WHERE b.tender_id = \(tender.id) ORDER BY s.bid_id, s.version
+                """, logger: logger
+            ).decode((UUID, UUID, Int, String, Date).self) {
+                history[bid, default: []].append(
+                    BidSubmitted(tenderId: tender.id, bidId: bid, organisationId: organisation, version: version, sha256: sha, submittedAt: submitted))
+            }
+            for index in views.indices { views[index].history = history[views[index].bidId] ?? [] }
+        }
+        return views
+    }
+}
+
+func iso(_ date: Date) -> String { date.formatted(.iso8601) }
