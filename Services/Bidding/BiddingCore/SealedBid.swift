@@ -126,6 +126,11 @@ public struct BidSeal: Sendable {
         return envelope.contents
     }
 
+    /// A tender key as released (base64), for anyone checking the opened bids.
+    public static func releasedKey(_ base64: String) -> SymmetricKey? {
+        Data(base64Encoded: base64).flatMap { $0.count == 32 ? SymmetricKey(data: $0) : nil }
+    }
+
     public static func hex(_ digest: some Sequence<UInt8>) -> String {
         digest.map { String(format: "%02x", $0) }.joined()
     }

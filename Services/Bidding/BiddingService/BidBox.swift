@@ -41,10 +41,12 @@ struct BidBox: Sendable {
     let seal: BidSeal
     let store: TenderStore
 
-    /// Submits or replaces the organisation's bid. Refused after the deadline even if the scheduler has
-    /// not closed the tender yet: the deadline is the rule, the scheduler only records it.
+    /// Submits the organisation's one bid, or replaces it when `replacing` names its current version
+    /// (a second submission that does not say so is a duplicate and refused). Refused after the
+    /// deadline even if the scheduler has not closed the tender yet: the deadline is the rule, the
+    /// scheduler only records it.
     func submit(
-        _ contents: BidContents, to tenderID: UUID, organisation: UUID, actor: Principal, now: Date, on connection: PostgresConnection
+        _ contents: BidContents, replacing: Int?, to tenderID: UUID, organisation: UUID, actor: Principal, now: Date, on connection: PostgresConnection
     ) async throws -> (BidReceipt, replaced: Bool) {
         let tender = try await store.visible(tenderID, to: actor, lock: true, on: connection)
         guard tender.status == .published else {
@@ -63,6 +65,15 @@ struct BidBox: Sendable {
         for try await row in try await connection.query(
             "SELECT id, version FROM bid WHERE tender_id = \(tenderID) AND organisation_id = \(organisation) FOR UPDATE", logger: logger
         ).decode((UUID, Int).self) { existing = row }
+        switch (existing, replacing) {
+        case (nil, nil): break
+        case (nil, .some):
+            throw BiddingError.conflict("your organisation has no bid for this tender to replace; submit without replacesVersion")
+        case (.some(let current), let asked) where asked != current.1:
+            throw BiddingError.conflict(
+                "your organisation has a bid for this tender already (version \(current.1)); one bid per organisation: to replace it, send replacesVersion \(current.1)")
+        default: break
+        }
         let bidID = existing?.0 ?? UUID()
         let version = (existing?.1 ?? 0) + 1
         let sealed = try seal.seal(contents, tender: tenderID, bid: bidID, organisation: organisation, version: version)

@@ -69,7 +69,8 @@ struct BiddingAPI: Sendable {
         let principal = try context.requirePrincipal(roles: BiddingAccess.purchasers, action: "start purchase projects")
         let body = try await request.collectBody()
         let plan = try decodeJSON(ProjectPlan.self, from: body)
-        let id = try decodeJSON(Proposal.IDOnly.self, from: body).id ?? UUID()
+        struct Identified: Codable { var id: UUID? }
+        let id = try decodeJSON(Identified.self, from: body).id ?? UUID()
         let store = store, clock = clock
         return try await IdempotentWrite.run(request, body: body, subject: principal.subject, database: database, logger: logger) { connection in
             try APIResult(.created, try await store.createProject(plan, id: id, actor: principal, now: clock(), on: connection))
@@ -311,10 +312,13 @@ struct BiddingAPI: Sendable {
         let principal = try context.requirePrincipal(roles: [.organisation], action: "bid")
         let organisation = try BiddingAccess.organisation(of: principal)
         let id = try context.uuidParameter()
-        let contents = try decodeJSON(BidContents.self, from: try await request.collectBody())
+        let body = try await request.collectBody()
+        let contents = try decodeJSON(BidContents.self, from: body)
+        struct Replacement: Codable { var replacesVersion: Int? }
+        let replacing = try decodeJSON(Replacement.self, from: body).replacesVersion
         let bids = bids, clock = clock
         let (receipt, replaced) = try await database.transaction { connection in
-            try await bids.submit(contents, to: id, organisation: organisation, actor: principal, now: clock(), on: connection)
+            try await bids.submit(contents, replacing: replacing, to: id, organisation: organisation, actor: principal, now: clock(), on: connection)
         }
         return try APIResult(replaced ? .ok : .created, receipt).response()
     }
@@ -563,12 +567,5 @@ struct BiddingAPI: Sendable {
             uri: "/public/ocds/tenders/\(id.uuidString.lowercased())", publishedDate: clock(), publisher: OCDS.Publisher(name: "City community governance platform"),
             publicationPolicy: "Tenders are published from the award on.", releases: [release])
         return try APIResult(.ok, package).response()
-    }
-}
-
-extension BiddingAPI {
-    enum Proposal {
-        /// Only the optional `id` of a project body, read beside the plan.
-        struct IDOnly: Codable { var id: UUID? }
     }
 }

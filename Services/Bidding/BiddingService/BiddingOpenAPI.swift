@@ -82,8 +82,8 @@ enum BiddingOpenAPI: OpenAPIBuilding {
             ],
             "/api/v1/tenders/{id}/bid": [
                 "put": operation(
-                    "Submit or replace the organisation's sealed bid until the deadline; the receipt carries the announced SHA-256", id: "submitBid",
-                    parameters: [id], body: "BidContents", status: "201", response: ref("BidReceipt"), errors: write)
+                    "Submit the organisation's one sealed bid, or replace it (send replacesVersion) until the deadline; the receipt carries the announced SHA-256",
+                    id: "submitBid", parameters: [id], body: "BidContents", status: "201", response: ref("BidReceipt"), errors: write)
             ],
             "/api/v1/tenders/{id}/bids": [
                 "get": operation("The bids: hashes only until bidding closes, contents after", id: "listBids", parameters: [id], response: items("Bid"), errors: ["401", "404"])
@@ -182,7 +182,10 @@ enum BiddingOpenAPI: OpenAPIBuilding {
             "ComplaintView": object(["id": uuid, "organisationId": uuid, "grounds": text, "filedAt": time, "upheld": boolean, "decisionNote": text, "decidedAt": time]),
             "Decision": object(["upheld": boolean, "note": text], required: ["upheld", "note"]),
             "BidContents": object(
-                ["priceFen": fen, "priceBreakdown": array(costItem), "proposal": text, "team": array(text)], required: ["priceFen", "proposal"]),
+                [
+                    "priceFen": fen, "priceBreakdown": array(costItem), "proposal": text, "team": array(text),
+                    "replacesVersion": ["type": "integer", "description": "the current version, to replace the bid (not sealed)"],
+                ], required: ["priceFen", "proposal"]),
             "BidReceipt": object(["bidId": uuid, "tenderId": uuid, "organisationId": uuid, "version": integer, "sha256": text, "submittedAt": time]),
             "Bid": object([
                 "bidId": uuid, "organisationId": uuid, "organisationName": text, "version": integer, "sha256": text, "submittedAt": time,

@@ -85,6 +85,10 @@ public final class TenderScheduler: Service, Sendable {
                 if handled { done += 1 }
             } catch is Skip {
                 continue
+            } catch {
+                // One tender's trouble must not hold up the others; the next round tries it again.
+                Counter(label: "bidding_scheduler_failures_total", dimensions: [("step", status.rawValue)]).increment()
+                logger.error("tender step failed", metadata: ["aggregate.id": "\(id)", "status": "\(status.rawValue)", "error": "\(error)"])
             }
         }
         return done
