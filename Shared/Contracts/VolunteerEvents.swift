@@ -188,7 +188,7 @@ public struct ServiceRecorded: Codable, Sendable, Hashable {
     public init(record: ServiceRecordSnapshot) { self.record = record }
 }
 
-/// `volunteer.absence.recorded.v1` (excused) and `volunteer.no-show.v1` (unexcused).
+/// `volunteer.absence.recorded.v1` (excused) and `volunteer.assignment.no-show.v1` (unexcused).
 public struct AbsenceRecorded: Codable, Sendable, Hashable {
     public var assignmentId: UUID
     public var needId: UUID
@@ -248,7 +248,7 @@ public enum VolunteerEventTypes {
     public static let serviceVerified: EventType = "volunteer.service.verified.v1"
     /// `AbsenceRecorded`.
     public static let absenceRecorded: EventType = "volunteer.absence.recorded.v1"
-    public static let noShow: EventType = "volunteer.no-show.v1"
+    public static let noShow: EventType = "volunteer.assignment.no-show.v1"
     /// `ReminderDue`.
     public static let reminderDue: EventType = "volunteer.reminder.due.v1"
 

@@ -300,7 +300,7 @@ extension IntegrationSuite {
                 #expect(((hours.json["months"] as? [[String: Any]])?.first)?["month"] as? String == "2026-11")
                 let types = try await matching.eventTypes()
                 #expect(types.contains("volunteer.service.completed.v1") && types.contains("volunteer.service.verified.v1"))
-                #expect(types.contains("volunteer.no-show.v1") && types.contains("volunteer.reminder.due.v1"))
+                #expect(types.contains("volunteer.assignment.no-show.v1") && types.contains("volunteer.reminder.due.v1"))
             }
         }
 

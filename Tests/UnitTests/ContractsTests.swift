@@ -102,6 +102,9 @@ struct Greeting: EventPayload, Equatable {
     @Test func everyDocumentedTypeIsWellFormedAndRegistryTypesAreAmongThem() {
         #expect(DistrictInbound.allTypes.allSatisfy { $0.isWellFormed })
         #expect(RegistryEventTypes.all.allSatisfy { $0.isWellFormed })
+        #expect(MediationEventTypes.all.allSatisfy { $0.isWellFormed })
+        #expect(VolunteerEventTypes.all.allSatisfy { $0.isWellFormed }, "\(VolunteerEventTypes.all.filter { !$0.isWellFormed })")
+        #expect(BiddingEventTypes.all.allSatisfy { $0.isWellFormed })
         #expect(Set(DistrictInbound.registryTypes).isSubset(of: Set(DistrictInbound.allTypes)))
     }
 
