@@ -68,6 +68,13 @@ public enum EventDisposition: Sendable {
     case ignore
     /// Not a type of this topic's contract: dead-letter it.
     case unknown
+
+    /// For a projection of `registry.events`: apply the types it needs, skip the registry's other
+    /// types, and dead-letter a type the registry does not publish (a contract break).
+    public static func ofRegistryEvent(_ type: EventType, applying needed: Set<EventType>) -> EventDisposition {
+        if needed.contains(type) { return .apply }
+        return RegistryEventTypes.all.contains(type) ? .ignore : .unknown
+    }
 }
 
 /// A handler's verdict that one event cannot be applied (schema-invalid, out of scope, ...).

@@ -13,10 +13,8 @@ public struct RegistryProjection: InboxHandler {
     public init() {}
 
     public func disposition(for type: EventType) -> EventDisposition {
-        if Self.placeTypes.contains(type) || Self.roleTypes.contains(type) { return .apply }
-        // Other registry types (households, residents, organisations) are not needed here; a type
-        // the registry does not publish is a contract break and goes to the dead-letter topic.
-        return RegistryEventTypes.all.contains(type) ? .ignore : .unknown
+        // Households, residents and organisations are not needed here.
+        .ofRegistryEvent(type, applying: Self.placeTypes.union(Self.roleTypes))
     }
 
     public func apply(_ events: [InboundEvent], on connection: PostgresConnection, logger: Logger) async throws {

@@ -17,10 +17,8 @@ public struct RegistryProjection: InboxHandler {
     public init() {}
 
     public func disposition(for type: EventType) -> EventDisposition {
-        if Self.applied.contains(type) { return .apply }
-        // Organisations are not needed here; a type the registry does not publish is a contract
-        // break and goes to the dead-letter topic.
-        return RegistryEventTypes.all.contains(type) ? .ignore : .unknown
+        // Organisations are not needed here.
+        .ofRegistryEvent(type, applying: Self.applied)
     }
 
     public func apply(_ events: [InboundEvent], on connection: PostgresConnection, logger: Logger) async throws {
