@@ -21,9 +21,9 @@ struct BiddingAPI: Sendable {
 
     init(database: Database, seal: BidSeal, ocidPrefix: String, logger: Logger, clock: @escaping @Sendable () -> Date) {
         self.database = database
-        self.store = TenderStore(logger: logger)
-        self.bids = BidBox(logger: logger, seal: seal, store: store)
-        self.desk = EvaluationDesk(logger: logger, store: store, bids: bids)
+        self.desk = EvaluationDesk(logger: logger, seal: seal)
+        self.store = desk.store
+        self.bids = desk.bids
         self.contracts = ContractDesk(logger: logger, store: store)
         self.ocidPrefix = ocidPrefix
         self.logger = logger

@@ -23,24 +23,23 @@ public enum BiddingService {
 
     public static func descriptor(settings: BiddingSettings, clock: @escaping @Sendable () -> Date = Date.init) -> ServiceDescriptor {
         let seal = BidSeal(secret: settings.sealingKey)
+        let api: @Sendable (ServiceDependencies) -> BiddingAPI = { dependencies in
+            BiddingAPI(database: dependencies.database, seal: seal, ocidPrefix: settings.ocidPrefix, logger: dependencies.logger, clock: clock)
+        }
         return ServiceDescriptor(
             name: name, schema: "bidding", migrations: migrations,
             consumers: [
                 ConsumerDescriptor(topics: [Topic.registryEvents.name], groupSuffix: "-registry-projection") { _ in RegistryProjection() }
             ],
             openAPI: BiddingOpenAPI.document,
-            routes: { api, dependencies in
-                BiddingAPI(database: dependencies.database, seal: seal, ocidPrefix: settings.ocidPrefix, logger: dependencies.logger, clock: clock)
-                    .register(on: api)
-            },
-            publicRoutes: { group, dependencies in
-                BiddingAPI(database: dependencies.database, seal: seal, ocidPrefix: settings.ocidPrefix, logger: dependencies.logger, clock: clock)
-                    .registerPublic(on: group)
-            },
+            routes: { group, dependencies in api(dependencies).register(on: group) },
+            publicRoutes: { group, dependencies in api(dependencies).registerPublic(on: group) },
             workers: { dependencies in
-                let store = TenderStore(logger: dependencies.logger)
-                let desk = EvaluationDesk(logger: dependencies.logger, store: store, bids: BidBox(logger: dependencies.logger, seal: seal, store: store))
-                return [TenderScheduler(database: dependencies.database, desk: desk, clock: clock, interval: settings.schedulerInterval, logger: dependencies.logger)]
+                [
+                    TenderScheduler(
+                        database: dependencies.database, desk: EvaluationDesk(logger: dependencies.logger, seal: seal), clock: clock,
+                        interval: settings.schedulerInterval, logger: dependencies.logger)
+                ]
             })
     }
 

@@ -33,6 +33,12 @@ struct EvaluationDesk: Sendable {
     let store: TenderStore
     let bids: BidBox
 
+    init(logger: Logger, seal: BidSeal) {
+        self.logger = logger
+        self.store = TenderStore(logger: logger)
+        self.bids = BidBox(logger: logger, seal: seal, store: store)
+    }
+
     static let system = "tender-scheduler"
     static let method = """
         seed = SHA-256(seedMaterial); candidates = active experts sharing a field, not affiliated with a bidder or the purchaser, \

@@ -76,9 +76,7 @@ public final class TenderScheduler: Service, Sendable {
             do {
                 let handled = try await database.transaction { connection in
                     // Re-read under a lock that replicas skip: another may have taken it meanwhile.
-                    let rows = try await connection.query(
-                        "SELECT id FROM tender WHERE id = \(id) AND status = \(status.rawValue) FOR UPDATE SKIP LOCKED", logger: logger)
-                    guard try await rows.collect({ _ in true }).first != nil, let tender = try await self.desk.store.find(id, on: connection) else { return false }
+                    guard let tender = try await self.desk.store.find(id, skippingIfLocked: status, on: connection) else { return false }
                     try await work(tender, now, connection)
                     return true
                 }

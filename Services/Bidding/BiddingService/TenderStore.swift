@@ -139,10 +139,15 @@ struct TenderStore: Sendable {
         return record
     }
 
-    func find(_ id: UUID, lock: Bool = false, on connection: PostgresConnection) async throws -> TenderRecord? {
-        try await connection.query(
-            PostgresQuery(
-                unsafeSQL: "SELECT \(TenderRecord.columns) FROM \(TenderRecord.from) WHERE t.id = $1\(lock ? " FOR UPDATE OF t" : "")", binds: .of(id)),
+    /// The tender; with `lock`, its row locked for the transaction. `skippingIfLocked` (with a status)
+    /// is for the scheduler: a tender another replica holds, or that moved on, comes back `nil`.
+    func find(
+        _ id: UUID, lock: Bool = false, skippingIfLocked status: TenderStatus? = nil, on connection: PostgresConnection
+    ) async throws -> TenderRecord? {
+        let clause =
+            if let status { " AND t.status = '\(status.rawValue)' FOR UPDATE OF t SKIP LOCKED" } else if lock { " FOR UPDATE OF t" } else { "" }
+        return try await connection.query(
+            PostgresQuery(unsafeSQL: "SELECT \(TenderRecord.columns) FROM \(TenderRecord.from) WHERE t.id = $1\(clause)", binds: .of(id)),
             logger: logger
         ).collect(TenderRecord.init).first
     }
