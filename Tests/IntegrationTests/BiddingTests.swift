@@ -62,27 +62,12 @@ struct BiddingHarness: RouterHarness {
                         """, logger: Stack.logger)
                 }
             }
-            var environment = Stack.environment
-            environment["AUTH_JWT_SECRET"] = secret
-            environment["POSTGRES_SCHEMA"] = schema
-            let configuration = try RuntimeConfiguration.load(service: "bidding", schema: schema, environment: environment)
-            let producer = try KafkaProducer(config: try Stack.kafka(), logger: Stack.logger)
-            let authority = await TokenAuthority(secret: secret)
             let clock = TestClock(start)
-            let dependencies = ServiceDependencies(configuration: configuration, database: database, producer: producer, authority: authority, logger: Stack.logger)
             let descriptor = BiddingService.descriptor(settings: BiddingSettings(sealingKey: sealingKey), clock: { clock.now })
-            let router = ServiceHost.router(for: descriptor, dependencies: dependencies, readiness: [])
-            let scheduler = try #require(descriptor.workers(dependencies).first as? TenderScheduler)
-            let app = Application(router: router, logger: Stack.logger)
-            do {
-                try await app.test(.router) { client in
-                    try await body(BiddingHarness(database: database, client: client, authority: authority, clock: clock, scheduler: scheduler))
-                }
-            } catch {
-                await producer.shutdown()
-                throw error
+            try await Stack.serveRouter(descriptor, schema: schema, secret: secret, database: database) { served in
+                let scheduler = try #require(served.workers.first as? TenderScheduler)
+                try await body(BiddingHarness(database: database, client: served.client, authority: served.authority, clock: clock, scheduler: scheduler))
             }
-            await producer.shutdown()
         }
     }
 

@@ -53,25 +53,10 @@ struct MediationHarness: RouterHarness {
                       (\(streetMediator), gen_random_uuid(), 'Street mediator', 'street', 'S1', 'D1', 'S1', NULL, true)
                     """, logger: Stack.logger)
             }
-            var environment = Stack.environment
-            environment["AUTH_JWT_SECRET"] = secret
-            environment["POSTGRES_SCHEMA"] = schema
-            let configuration = try RuntimeConfiguration.load(service: "mediation", schema: schema, environment: environment)
-            let producer = try KafkaProducer(config: try Stack.kafka(), logger: Stack.logger)
-            let authority = await TokenAuthority(secret: secret)
             let clock = TestClock(time("2026-11-23T14:00:00+08:00"))
-            let dependencies = ServiceDependencies(configuration: configuration, database: database, producer: producer, authority: authority, logger: Stack.logger)
-            let router = ServiceHost.router(for: MediationService.descriptor(clock: { clock.now }), dependencies: dependencies, readiness: [])
-            let app = Application(router: router, logger: Stack.logger)
-            do {
-                try await app.test(.router) { client in
-                    try await body(MediationHarness(database: database, client: client, authority: authority, clock: clock))
-                }
-            } catch {
-                await producer.shutdown()
-                throw error
+            try await Stack.serveRouter(MediationService.descriptor(clock: { clock.now }), schema: schema, secret: secret, database: database) { served in
+                try await body(MediationHarness(database: database, client: served.client, authority: served.authority, clock: clock))
             }
-            await producer.shutdown()
         }
     }
 

@@ -26,25 +26,9 @@ struct RegistryHarness: RouterHarness {
     static func run(_ body: @Sendable (RegistryHarness) async throws -> Void) async throws {
         let schema = Stack.uniqueName("reg")
         try await Stack.withDatabase(schema: schema, migrations: RuntimeSchema.migrations + RegistryService.migrations) { database in
-            var environment = Stack.environment
-            environment["AUTH_JWT_SECRET"] = secret
-            environment["POSTGRES_SCHEMA"] = schema
-            let configuration = try RuntimeConfiguration.load(service: "registry", schema: schema, environment: environment)
-            let producer = try KafkaProducer(config: try Stack.kafka(), logger: Stack.logger)
-            let authority = await TokenAuthority(secret: secret)
-            let dependencies = ServiceDependencies(
-                configuration: configuration, database: database, producer: producer, authority: authority, logger: Stack.logger)
-            let router = ServiceHost.router(for: RegistryService.descriptor(settings: settings), dependencies: dependencies, readiness: [])
-            let app = Application(router: router, logger: Stack.logger)
-            do {
-                try await app.test(.router) { client in
-                    try await body(RegistryHarness(database: database, client: client, authority: authority))
-                }
-            } catch {
-                await producer.shutdown()
-                throw error
+            try await Stack.serveRouter(RegistryService.descriptor(settings: settings), schema: schema, secret: secret, database: database) { served in
+                try await body(RegistryHarness(database: database, client: served.client, authority: served.authority))
             }
-            await producer.shutdown()
         }
     }
 

@@ -2,6 +2,10 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import Kafka
+import ServiceLifecycle
+import ServiceRuntime
+import Storage
 
 /// What a service's router answered, and the JSON it holds.
 struct APIReply {
@@ -31,5 +35,41 @@ extension RouterHarness {
         return try await client.execute(uri: uri, method: method, headers: headers, body: buffer) { response in
             APIReply(status: response.status, body: String(buffer: response.body), headers: response.headers)
         }
+    }
+}
+
+/// What a router drill gets: the client that calls the router, the token authority, and the service's
+/// workers built on the same dependencies (for rounds run by hand).
+struct ServedRouter {
+    var client: any TestClientProtocol
+    var authority: TokenAuthority
+    var workers: [any Service]
+}
+
+extension Stack {
+    /// Serves `descriptor`'s router on `database` (schema `schema`) for `body`, as the service would
+    /// build it, and shuts its producer down afterwards.
+    static func serveRouter(
+        _ descriptor: ServiceDescriptor, schema: String, secret: String, database: Database, _ body: @Sendable (ServedRouter) async throws -> Void
+    ) async throws {
+        var environment = Stack.environment
+        environment["AUTH_JWT_SECRET"] = secret
+        environment["POSTGRES_SCHEMA"] = schema
+        let configuration = try RuntimeConfiguration.load(service: descriptor.name, schema: schema, environment: environment)
+        let producer = try KafkaProducer(config: try Stack.kafka(), logger: Stack.logger)
+        let authority = await TokenAuthority(secret: secret)
+        let dependencies = ServiceDependencies(configuration: configuration, database: database, producer: producer, authority: authority, logger: Stack.logger)
+        let router = ServiceHost.router(for: descriptor, dependencies: dependencies, readiness: [])
+        let workers = descriptor.workers(dependencies)
+        let app = Application(router: router, logger: Stack.logger)
+        do {
+            try await app.test(.router) { client in
+                try await body(ServedRouter(client: client, authority: authority, workers: workers))
+            }
+        } catch {
+            await producer.shutdown()
+            throw error
+        }
+        await producer.shutdown()
     }
 }

@@ -58,35 +58,18 @@ struct VolunteerHarness: RouterHarness {
                       (\(id(5)), gen_random_uuid(), 'Volunteer 5', '{first-aid}', '{"wed 08:00-12:00"}', 'D1', 'S1', 'C1', 'G1', true)
                     """, logger: Stack.logger)
             }
-            var environment = Stack.environment
-            environment["AUTH_JWT_SECRET"] = secret
-            environment["POSTGRES_SCHEMA"] = schema
-            let configuration = try RuntimeConfiguration.load(service: "volunteer-matching", schema: schema, environment: environment)
-            let producer = try KafkaProducer(config: try Stack.kafka(), logger: Stack.logger)
-            let authority = await TokenAuthority(secret: secret)
             let clock = TestClock(start)
-            let dependencies = ServiceDependencies(configuration: configuration, database: database, producer: producer, authority: authority, logger: Stack.logger)
-            let descriptor = VolunteerMatchingService.descriptor(clock: { clock.now })
-            let router = ServiceHost.router(for: descriptor, dependencies: dependencies, readiness: [])
-            // The workers share the router's candidate index; the tests run their rounds by hand.
-            let workers = descriptor.workers(dependencies)
-            let directory = try #require(workers.first as? VolunteerDirectory)
-            let dispatcher = try #require(workers.compactMap { $0 as? OfferDispatcher }.first)
-            let reminders = try #require(workers.compactMap { $0 as? ReminderScheduler }.first)
-            try await directory.refresh()
-            let app = Application(router: router, logger: Stack.logger)
-            do {
-                try await app.test(.router) { client in
-                    try await body(
-                        VolunteerHarness(
-                            database: database, client: client, authority: authority, clock: clock, directory: directory, dispatcher: dispatcher,
-                            reminders: reminders))
-                }
-            } catch {
-                await producer.shutdown()
-                throw error
+            try await Stack.serveRouter(VolunteerMatchingService.descriptor(clock: { clock.now }), schema: schema, secret: secret, database: database) { served in
+                // The workers share the router's candidate index; the tests run their rounds by hand.
+                let directory = try #require(served.workers.first as? VolunteerDirectory)
+                let dispatcher = try #require(served.workers.compactMap { $0 as? OfferDispatcher }.first)
+                let reminders = try #require(served.workers.compactMap { $0 as? ReminderScheduler }.first)
+                try await directory.refresh()
+                try await body(
+                    VolunteerHarness(
+                        database: database, client: served.client, authority: served.authority, clock: clock, directory: directory, dispatcher: dispatcher,
+                        reminders: reminders))
             }
-            await producer.shutdown()
         }
     }
 
