@@ -40,6 +40,7 @@ let package = Package(
         .executable(name: "mediation", targets: ["mediation"]),
         .executable(name: "volunteer-matching", targets: ["volunteer-matching"]),
         .executable(name: "bidding", targets: ["bidding"]),
+        .executable(name: "cityctl", targets: ["cityctl"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -50,6 +51,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", "4.1.0"..<"6.0.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
     ],
     targets: [
         // librdkafka from Debian's librdkafka-dev.
@@ -131,6 +134,27 @@ let package = Package(
     + service("VolunteerMatching", library: "VolunteerMatchingService", executable: "volunteer-matching", core: ["VolunteerCore"])
     + service("Bidding", library: "BiddingService", executable: "bidding", core: ["BiddingCore"])
     + [
+        // The operator's and integrator's tool: district files, the simulator, status, dead letters, look-ups.
+        .target(
+            name: "CityControl",
+            dependencies: [
+                "Contracts", "Kafka", "Messaging", "RegistryCore", "ServiceRuntime",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tools/CityControl",
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "cityctl",
+            dependencies: [
+                "CityControl", "Contracts", "Kafka",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tools/cityctl",
+            swiftSettings: strict
+        ),
         // What the messaging drills share: a probe event, its handler and its table.
         .target(
             name: "DrillKit",
@@ -193,8 +217,9 @@ let package = Package(
             name: "UnitTests",
             dependencies: [
                 "Kafka", "Contracts", "Storage", "Messaging", "ServiceRuntime", "RegistryCore", "MediationCore", "VolunteerCore", "BiddingCore",
-                "RegistryService", "MediationService", "VolunteerMatchingService", "BiddingService",
+                "RegistryService", "MediationService", "VolunteerMatchingService", "BiddingService", "CityControl",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Yams", package: "Yams"),
             ],
             path: "Tests/UnitTests",
             swiftSettings: strict
@@ -202,7 +227,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "Kafka", "Contracts", "Storage", "Messaging", "ServiceRuntime", "DrillKit", "BiddingCore",
+                "Kafka", "Contracts", "Storage", "Messaging", "ServiceRuntime", "DrillKit", "BiddingCore", "CityControl",
                 "RegistryService", "MediationService", "VolunteerMatchingService", "BiddingService",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),

@@ -200,6 +200,43 @@ public final class KafkaConsumer: Sendable {
         }
     }
 
+    /// The first and next offsets of every partition of `topic`, asked of the broker (not cached), so a
+    /// reader can tell when it has seen everything written before it started.
+    public func watermarks(of topic: String, timeout: Duration = .seconds(5)) async throws(KafkaError) -> [Int32: (low: Int64, high: Int64)] {
+        let handle = handle
+        let closed = closed
+        let result = await lane.run { () -> Result<[Int32: (low: Int64, high: Int64)], KafkaError> in
+            guard !closed.value else { return .failure(.closed) }
+            guard let topicHandle = rd_kafka_topic_new(handle.pointer, topic, nil) else {
+                return .failure(.admin(topic: topic, code: -1, reason: "topic handle not created"))
+            }
+            defer { rd_kafka_topic_destroy(topicHandle) }
+            var metadata: UnsafePointer<rd_kafka_metadata>?
+            let code = rd_kafka_metadata(handle.pointer, 0, topicHandle, &metadata, timeout.milliseconds)
+            guard code == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
+                return .failure(.admin(topic: topic, code: code.rawValue, reason: KafkaError.reason(code)))
+            }
+            defer { rd_kafka_metadata_destroy(metadata) }
+            guard metadata.pointee.topic_cnt == 1 else { return .failure(.admin(topic: topic, code: -1, reason: "no such topic")) }
+            let described = metadata.pointee.topics[0]
+            if described.err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                return .failure(.admin(topic: topic, code: described.err.rawValue, reason: KafkaError.reason(described.err)))
+            }
+            var out: [Int32: (low: Int64, high: Int64)] = [:]
+            for partition in UnsafeBufferPointer(start: described.partitions, count: Int(described.partition_cnt)) {
+                var low: Int64 = -1
+                var high: Int64 = -1
+                let answer = rd_kafka_query_watermark_offsets(handle.pointer, topic, partition.id, &low, &high, timeout.milliseconds)
+                guard answer == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                    return .failure(.admin(topic: topic, code: answer.rawValue, reason: KafkaError.reason(answer)))
+                }
+                out[partition.id] = (low, high)
+            }
+            return .success(out)
+        }
+        return try result.get()
+    }
+
     /// Committed offsets per assigned partition (what a restarted member would resume from).
     public func committedOffsets(timeout: Duration = .seconds(5)) async throws(KafkaError) -> [TopicPartition: Int64] {
         let handle = handle

@@ -29,6 +29,9 @@ public enum DeadLetterHeader {
     public static let offset = "dlq_original_offset"
     public static let group = "dlq_consumer_group"
     public static let time = "dlq_time"
+    /// Set by a replay (`<dead-letter topic>/<partition>/<offset>`): the consumer that dead-lettered the
+    /// event gives it another try instead of skipping it as already seen.
+    public static let replayedFrom = "dlq_replayed_from"
 }
 
 /// Sends records that cannot be applied to `<topic>.dead-letter`, so the partition keeps moving and an

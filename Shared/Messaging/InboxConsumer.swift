@@ -302,6 +302,13 @@ public enum Inbox {
     public static func claim(
         _ events: [InboundEvent], outcome: String, on connection: PostgresConnection, logger: Logger
     ) async throws -> [InboundEvent] {
+        // A replayed dead letter lifts its earlier mark, inside this transaction: if it fails again, the
+        // rollback restores the mark, and the new dead letter records it anew.
+        let replayed = events.filter { $0.message.headers.string(DeadLetterHeader.replayedFrom) != nil }.map(\.event.id)
+        if !replayed.isEmpty {
+            try await connection.query(
+                "DELETE FROM inbox WHERE event_id = ANY(\(replayed)::uuid[]) AND outcome = 'dead-lettered'", logger: logger)
+        }
         var ids: [UUID] = [], topics: [String] = [], partitions: [Int32] = [], offsets: [Int64] = [], types: [String] = []
         var seen: Set<UUID> = []
         for event in events where seen.insert(event.event.id).inserted {
