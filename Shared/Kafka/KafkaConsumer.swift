@@ -56,11 +56,12 @@ public final class KafkaConsumer: Sendable {
         }
         // Serve logs, errors and rebalances from the consumer queue we poll anyway.
         rd_kafka_poll_set_consumer(pointer)
+        // No topics: a reader that assigns partitions itself (`assign`) and never joins the group.
         let list = rd_kafka_topic_partition_list_new(Int32(topics.count))
         for topic in topics {
             rd_kafka_topic_partition_list_add(list, topic, RD_KAFKA_PARTITION_UA)
         }
-        let code = rd_kafka_subscribe(pointer, list)
+        let code = topics.isEmpty ? RD_KAFKA_RESP_ERR_NO_ERROR : rd_kafka_subscribe(pointer, list)
         rd_kafka_topic_partition_list_destroy(list)
         if code != RD_KAFKA_RESP_ERR_NO_ERROR {
             rd_kafka_destroy(pointer)
@@ -198,6 +199,21 @@ public final class KafkaConsumer: Sendable {
             }
             return out
         }
+    }
+
+    /// Reads the given partitions from the given offsets, outside any group (for a consumer made
+    /// without topics): nothing is committed and no rebalance waits on it.
+    public func assign(_ start: [TopicPartition: Int64]) async throws(KafkaError) {
+        let handle = handle
+        let code = await lane.run { () -> rd_kafka_resp_err_t in
+            let list = rd_kafka_topic_partition_list_new(Int32(start.count))
+            defer { rd_kafka_topic_partition_list_destroy(list) }
+            for (partition, offset) in start {
+                rd_kafka_topic_partition_list_add(list, partition.topic, partition.partition)?.pointee.offset = offset
+            }
+            return rd_kafka_assign(handle.pointer, list)
+        }
+        guard code == RD_KAFKA_RESP_ERR_NO_ERROR else { throw .consume(code: code.rawValue, reason: KafkaError.reason(code)) }
     }
 
     /// The first and next offsets of every partition of `topic`, asked of the broker (not cached), so a

@@ -181,7 +181,7 @@ struct ChildProcess {
 
     /// Waits for exit up to `timeout`; kills the process and returns nil if it is still running.
     /// `status` is the exit code, or the signal for `.uncaughtSignal`.
-    func wait(timeout: Duration) async -> (status: Int32, reason: Ending, stderr: String)? {
+    func wait(timeout: Duration) async -> (status: Int32, reason: Ending, stderr: String, stdout: String)? {
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: timeout)
         var status: Int32 = 0
@@ -194,10 +194,11 @@ struct ChildProcess {
             try? await Task.sleep(for: .milliseconds(50))
         }
         let stderr = (try? String(contentsOf: errorFile, encoding: .utf8)) ?? ""
+        let stdout = (try? String(contentsOf: outputFile, encoding: .utf8)) ?? ""
         try? FileManager.default.removeItem(at: outputFile)
         try? FileManager.default.removeItem(at: errorFile)
         let signal = status & 0x7f
-        return signal == 0 ? ((status >> 8) & 0xff, .exit, stderr) : (signal, .uncaughtSignal, stderr)
+        return signal == 0 ? ((status >> 8) & 0xff, .exit, stderr, stdout) : (signal, .uncaughtSignal, stderr, stdout)
     }
 
     /// The last lines the child wrote to stdout, for failure messages.

@@ -125,7 +125,7 @@ private let resident = "7c9e6679-7425-40de-944b-e07fc1f90ae7"
     }
 
     @Test func everySimulatedEventPassesTheChecksADistrictFileGets() throws {
-        var simulator = DistrictSimulator(district: "D01", places: places, seed: 7, start: start)
+        var simulator = DistrictSimulator(district: "D01", places: places, seed: 7, settle: 0, start: start)
         let events = simulator.events(500)
         let reader = DistrictFile(district: "D01", schemas: schemas, now: { [start] in start })
         var kinds: [EventType: Int] = [:]
@@ -138,6 +138,14 @@ private let resident = "7c9e6679-7425-40de-944b-e07fc1f90ae7"
         }
         #expect(Set(kinds.keys) == [DistrictInbound.householdRegistered, DistrictInbound.residentRegistered, DistrictInbound.disputeReported, DistrictInbound.serviceNeedReported])
         #expect(kinds[DistrictInbound.residentRegistered, default: 0] >= kinds[DistrictInbound.householdRegistered, default: 0])
+    }
+
+    @Test func disputesAndNeedsWaitUntilTheirPeopleHaveSettled() {
+        var simulator = DistrictSimulator(district: "D01", places: places, seed: 7, settle: 5, start: start)
+        let early = (0..<50).map { _ in simulator.next(at: start) }
+        #expect(Set(early.map(\.type)) == [DistrictInbound.householdRegistered, DistrictInbound.residentRegistered])
+        let later = (0..<200).map { _ in simulator.next(at: start.addingTimeInterval(6)) }
+        #expect(later.contains { $0.type == DistrictInbound.disputeReported })
     }
 }
 

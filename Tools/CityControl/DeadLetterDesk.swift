@@ -81,13 +81,14 @@ public struct DeadLetterDesk: Sendable {
         self.logger = logger
     }
 
-    /// Every record on the dead-letter topic of `topic` (`district.inbound`, …) written before the call, oldest first. Reads
-    /// with a throwaway consumer group and commits nothing, so it may run beside anything.
+    /// Every record on the dead-letter topic of `topic` (`district.inbound`, …) written before the call,
+    /// oldest first. Reads assigned partitions outside any group and commits nothing, so it may run
+    /// beside anything.
     public func read(_ topic: String, timeout: Duration = .seconds(30)) async throws(Failure) -> [DeadLetter] {
         let name = Topic.deadLetter(of: topic)
         let consumer: KafkaConsumer
         do {
-            consumer = try KafkaConsumer(config: config, groupID: "cityctl-read-\(UUID().uuidString.lowercased())", topics: [name], logger: logger)
+            consumer = try KafkaConsumer(config: config, groupID: "cityctl-read-\(UUID().uuidString.lowercased())", topics: [], logger: logger)
         } catch {
             throw .kafka(name, error)
         }
@@ -95,6 +96,7 @@ public struct DeadLetterDesk: Sendable {
             let ends = try await consumer.watermarks(of: name)
             let expected = ends.values.reduce(0) { $0 + Int($1.high - $1.low) }
             var next = ends.mapValues(\.low)
+            try await consumer.assign(Dictionary(uniqueKeysWithValues: next.map { (TopicPartition(topic: name, partition: $0.key), $0.value) }))
             var letters: [DeadLetter] = []
             let deadline = ContinuousClock.now + timeout
             while ends.contains(where: { next[$0.key, default: 0] < $0.value.high }) {

@@ -33,15 +33,20 @@ public struct DistrictSimulator: Sendable {
     public let district: String
     public let places: Places
     public let mix: Mix
+    /// How long after their registration residents appear in disputes and needs: the services take a
+    /// district's records in parallel, and a need for a household the registry has not published yet
+    /// is refused (as it would be from a real district system).
+    public let settle: TimeInterval
     private var random: SplitMix64
-    private var residents: [(id: UUID, householdId: UUID, name: String, phone: String)] = []
+    private var residents: [(id: UUID, householdId: UUID, name: String, phone: String, registered: Date)] = []
     private var pending: [CloudEvent] = []
     private var clock: Date
 
-    public init(district: String, places: Places, seed: UInt64, mix: Mix = Mix(), start: Date = Date()) {
+    public init(district: String, places: Places, seed: UInt64, mix: Mix = Mix(), settle: TimeInterval = 5, start: Date = Date()) {
         self.district = district
         self.places = places
         self.mix = mix
+        self.settle = settle
         self.random = SplitMix64(seed: seed)
         self.clock = start
     }
@@ -60,9 +65,10 @@ public struct DistrictSimulator: Sendable {
     private mutating func step() -> [CloudEvent] {
         let total = max(1, mix.households + mix.disputes + mix.needs)
         let roll = random.below(total)
-        // Disputes and needs need someone to be about; until then, register households.
-        if residents.isEmpty || roll < mix.households || places.grids.isEmpty { return household() }
-        return roll < mix.households + mix.disputes ? [dispute()] : [need()]
+        // Disputes and needs need someone settled to be about; until then, register households.
+        let settled = residents.prefix { clock.timeIntervalSince($0.registered) >= settle }.count
+        if settled == 0 || roll < mix.households || places.grids.isEmpty { return household() }
+        return roll < mix.households + mix.disputes ? [dispute(among: settled)] : [need(among: settled)]
     }
 
     private mutating func household() -> [CloudEvent] {
@@ -87,15 +93,15 @@ public struct DistrictSimulator: Sendable {
                     ? FloatingRegistration(origin: random.pick(Self.origins)!, arrivedOn: day(daysAgo: random.between(30, 2000)), purpose: "work")
                     : nil,
                 groups: groups.isEmpty ? nil : groups)
-            residents.append((resident.id, household.id, name, phone))
+            residents.append((resident.id, household.id, name, phone, clock))
             events.append(event(DistrictInbound.residentRegistered, subject: resident.id, record: resident))
         }
         return events
     }
 
-    private mutating func dispute() -> CloudEvent {
-        let first = random.pick(residents)!
-        let second = random.pick(residents)!
+    private mutating func dispute(among settled: Int) -> CloudEvent {
+        let first = residents[random.below(settled)]
+        let second = residents[random.below(settled)]
         let category = random.pick(Self.categories)!
         let record = DistrictDispute(
             id: random.uuid(), grid: random.pick(places.grids)!, category: category.code, severity: random.below(100) < 85 ? "minor" : "major",
@@ -107,8 +113,8 @@ public struct DistrictSimulator: Sendable {
         return event(DistrictInbound.disputeReported, subject: record.id, record: record)
     }
 
-    private mutating func need() -> CloudEvent {
-        let who = random.pick(residents)!
+    private mutating func need(among settled: Int) -> CloudEvent {
+        let who = residents[random.below(settled)]
         // A two-hour window, one to seven days ahead, at nine or two o'clock in the city's time (UTC+8).
         let dayStart = Calendar(identifier: .gregorian).startOfDay(for: clock).addingTimeInterval(Double(random.between(1, 7)) * 86_400)
         let start = dayStart.addingTimeInterval(random.below(2) == 0 ? 3600 : 6 * 3600)

@@ -170,10 +170,12 @@ struct Show: AsyncParsableCommand {
         }
     }
 
-    /// A cell: the field, or the first field that ends with its name (`deadline` → `deadlineAt`).
+    /// A cell: the field, the field of the item's location, or the first field whose name contains it.
     static func cell(_ item: JSONValue, _ column: String) -> String {
         guard case .object(let members) = item else { return "-" }
-        let value = members[column] ?? members.first { $0.key.lowercased().hasPrefix(column) }?.value
+        // Places sit in a nested `location`; deadlines are named `deadlineAt`, `submissionDeadline`, ...
+        let value = members[column] ?? members["location"]?[column]
+            ?? members.sorted { $0.key < $1.key }.first { $0.key.lowercased().contains(column) }?.value
         switch value {
         case .string(let text)?: return String(text.prefix(40))
         case .integer(let number)?: return "\(number)"
