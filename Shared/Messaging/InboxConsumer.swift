@@ -153,7 +153,14 @@ public final class InboxConsumer: Service, Sendable {
 
     public func run() async throws {
         var failures = 0
+        var lagReported: Set<TopicPartition> = []
+        var lagDue = ContinuousClock.now
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            // Also while idle: lag is what an alert watches, and an idle member may have just lost partitions.
+            if ContinuousClock.now >= lagDue {
+                lagReported = await recordLag(previously: lagReported)
+                lagDue = ContinuousClock.now + .seconds(1)
+            }
             let batch: [ConsumedMessage]
             do {
                 batch = try await consumer.poll(maxMessages: configuration.batchSize, timeout: configuration.pollTimeout)
@@ -239,12 +246,18 @@ public final class InboxConsumer: Service, Sendable {
             eventsIgnored.increment(by: ignored)
         }
         batchTimer.record(duration: ContinuousClock.now - start)
-        for (partition, behind) in await consumer.lag() {
-            Gauge(
-                label: "consumer_lag_records",
-                dimensions: [("group", consumer.groupID), ("topic", partition.topic), ("partition", String(partition.partition))]
-            ).record(behind)
+    }
+
+    /// Publishes the lag of every assigned partition, and zero for partitions this member no longer
+    /// holds (another member reports them now), so a rebalance does not leave a stale lag behind.
+    private func recordLag(previously reported: Set<TopicPartition>) async -> Set<TopicPartition> {
+        let lag = await consumer.lag()
+        func gauge(_ partition: TopicPartition) -> Gauge {
+            Gauge(label: "consumer_lag_records", dimensions: [("group", consumer.groupID), ("topic", partition.topic), ("partition", String(partition.partition))])
         }
+        for (partition, behind) in lag { gauge(partition).record(behind) }
+        for partition in reported.subtracting(lag.keys) { gauge(partition).record(0) }
+        return Set(lag.keys)
     }
 
     /// Applies the batch in one transaction. When the handler rejects events, the transaction is rolled

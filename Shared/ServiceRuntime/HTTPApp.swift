@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import Metrics
 
 /// The request context of every service: Hummingbird's core plus the authenticated caller.
 public struct AppContext: AuthenticatedContext {
@@ -21,6 +22,26 @@ public struct ReadinessCheck: Sendable {
     public init(name: String, probe: @escaping @Sendable () async -> Bool) {
         self.name = name
         self.probe = probe
+    }
+}
+
+extension ReadinessCheck {
+    /// Runs the checks at once and records `service_ready` (1 or 0) and `service_dependency_up{dependency}`.
+    @discardableResult
+    static func run(_ checks: [ReadinessCheck]) async -> [String: Bool] {
+        let results = await withTaskGroup(of: (String, Bool).self) { group in
+            for check in checks {
+                group.addTask { (check.name, await check.probe()) }
+            }
+            var results: [String: Bool] = [:]
+            for await (name, up) in group { results[name] = up }
+            return results
+        }
+        for (name, up) in results {
+            Gauge(label: "service_dependency_up", dimensions: [("dependency", name)]).record(up ? 1 : 0)
+        }
+        Gauge(label: "service_ready").record(results.values.allSatisfy { $0 } ? 1 : 0)
+        return results
     }
 }
 
@@ -55,14 +76,7 @@ public func buildRouter(
         ReadinessReport(status: "live", checks: [:])
     }
     router.get("/health/ready") { _, _ -> Response in
-        let results = await withTaskGroup(of: (String, Bool).self) { group in
-            for check in readiness {
-                group.addTask { (check.name, await check.probe()) }
-            }
-            var results: [String: Bool] = [:]
-            for await (name, up) in group { results[name] = up }
-            return results
-        }
+        let results = await ReadinessCheck.run(readiness)
         let ready = results.values.allSatisfy { $0 }
         let report = ReadinessReport(status: ready ? "ready" : "not-ready", checks: results.mapValues { $0 ? "up" : "down" })
         let body = try JSONEncoder.problem.encode(report)
@@ -71,7 +85,9 @@ public func buildRouter(
             body: .init(byteBuffer: ByteBuffer(data: body)))
     }
     router.get("/metrics") { _, _ -> Response in
-        Response(
+        // Each scrape answers readiness too, so an alert sees a service that is up but cannot work.
+        await ReadinessCheck.run(readiness)
+        return Response(
             status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
             body: .init(byteBuffer: ByteBuffer(string: MetricsSetup.exposition())))
     }

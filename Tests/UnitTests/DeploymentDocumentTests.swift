@@ -105,6 +105,17 @@ extension JSONValue {
         #expect(try Repository.text("scripts/lib.sh").contains("\(service):\(published)"))
     }
 
+    @Test func theToolReadsWhatComposeGivesItAndTheImageHoldsEveryExecutable() throws {
+        let tool = try #require(compose["services"]?["cityctl"])
+        let named = Set((tool["environment"]?.members ?? [:]).keys)
+        #expect(named.subtracting(CityControlEnvironment.variables).sorted() == [])
+        #expect(tool["environment"]?["CITY_SCHEMAS_DIR"]?.text == "/usr/share/city-governance/schemas/district-inbound")
+        let dockerfile = try Repository.text("deploy/Dockerfile")
+        let executables = Self.descriptors.map(\.name) + ["cityctl"]
+        #expect(dockerfile.contains("for product in \(executables.joined(separator: " ")); do"))
+        #expect(dockerfile.contains("COPY deploy/schemas/ /usr/share/city-governance/schemas/"))
+    }
+
     @Test func theTopicJobCreatesEveryTopicTheServicesUseWithItsPartitions() throws {
         let script = try Repository.text("deploy/kafka/create-topics.sh")
         let pattern = try Regex(#""([a-z.\-]+):([0-9]+):\$\{[A-Z_]+\}""#)
@@ -128,7 +139,7 @@ extension JSONValue {
 
     @Test func everySecretComesFromTheEnvironmentAndIsInTheExample() throws {
         let example = try Repository.text("deploy/.env.example")
-        let yaml = try Repository.text("deploy/docker-compose.yml")
+        let yaml = try Repository.text("deploy/docker-compose.yml") + Repository.text("deploy/docker-compose.sasl.yml")
         let required = Set(yaml.matches(of: try Regex(#"\$\{([A-Z_]+):\?"#)).map { String($0.output[1].substring ?? "") })
         #expect(!required.isEmpty)
         for variable in required.sorted() {

@@ -34,6 +34,11 @@ public struct ServiceEndpoints: Sendable {
     }
 }
 
+/// Every variable cityctl reads besides librdkafka's `KAFKA_*` (the compose file is checked against it).
+public enum CityControlEnvironment {
+    public static let variables = ServiceEndpoints.variables + ["KAFKA_BOOTSTRAP_SERVERS", "AUTH_JWT_SECRET", "CITY_TOKEN", "CITY_SCHEMAS_DIR"]
+}
+
 public enum CityAPIError: Error, CustomStringConvertible {
     case configuration(String)
     case unreachable(URL, String)

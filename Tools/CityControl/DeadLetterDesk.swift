@@ -33,16 +33,20 @@ public struct DeadLetter: Sendable {
         public var type: String?
         public var eventID: String?
         public var group: String?
+        /// The record's key: the district code on `district.inbound`, the aggregate id elsewhere.
+        public var key: String?
 
-        public init(kind: String? = nil, type: String? = nil, eventID: String? = nil, group: String? = nil) {
+        public init(kind: String? = nil, type: String? = nil, eventID: String? = nil, group: String? = nil, key: String? = nil) {
             self.kind = kind
             self.type = type
             self.eventID = eventID
             self.group = group
+            self.key = key
         }
 
         public func matches(_ letter: DeadLetter) -> Bool {
             (kind == nil || letter.kind == kind) && (type == nil || letter.type == type) && (group == nil || letter.group == group)
+                && (key == nil || letter.message.keyString == key)
                 && (eventID == nil || letter.eventID?.lowercased() == eventID?.lowercased())
         }
     }

@@ -50,12 +50,15 @@ struct DeadLetters: AsyncParsableCommand {
         @Option(name: .long, help: "Only those set aside by this consumer group.")
         var group: String?
 
+        @Option(name: .long, help: "Only records with this key (on district.inbound: the district code).")
+        var key: String?
+
         /// The named topics (a `.dead-letter` suffix is optional), or the suite's five.
         var topics: [String] {
             topic.isEmpty ? Topic.allCases.map(\.name) : topic.map { $0.hasSuffix(".dead-letter") ? String($0.dropLast(".dead-letter".count)) : $0 }
         }
 
-        var filter: DeadLetter.Filter { DeadLetter.Filter(kind: kind, type: type, eventID: eventID, group: group) }
+        var filter: DeadLetter.Filter { DeadLetter.Filter(kind: kind, type: type, eventID: eventID, group: group, key: key) }
 
         func read(_ connection: Connection) async throws -> [DeadLetter] {
             let desk = DeadLetterDesk(config: try connection.kafka(), logger: connection.logger)

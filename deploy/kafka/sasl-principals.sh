@@ -5,7 +5,7 @@
 # namespace) is the super user.
 #
 # Principals:
-#   User:registry, User:mediation, User:volunteer-matching, User:bidding
+#   User:registry, User:mediation, User:volunteer-matching, User:bidding, User:operator (cityctl)
 #       produce to their own `<domain>.events`, consume the topics their code subscribes to (consumer
 #       groups `<service>-…`), and produce dead letters beside each topic they consume;
 #   User:district-<code>, one per district
@@ -51,7 +51,7 @@ consume() { # principal topic group-prefix: read the topic, commit as groups "<p
     produce "$1" "$2.dead-letter"
 }
 
-for variable in REGISTRY_KAFKA_PASSWORD MEDIATION_KAFKA_PASSWORD VOLUNTEER_MATCHING_KAFKA_PASSWORD BIDDING_KAFKA_PASSWORD; do
+for variable in REGISTRY_KAFKA_PASSWORD MEDIATION_KAFKA_PASSWORD VOLUNTEER_MATCHING_KAFKA_PASSWORD BIDDING_KAFKA_PASSWORD OPERATOR_KAFKA_PASSWORD; do
     if [ -z "${!variable:-}" ]; then
         log "$variable is not set" >&2
         exit 1
@@ -78,6 +78,15 @@ produce bidding bidding.events
 # Bidding checks bidders against the registry's organisations and draws panels from its experts.
 consume bidding registry.events bidding-
 log "service ACLs in place"
+
+# The operators' cityctl: reads every dead-letter topic (assigned partitions, no group) and writes
+# replays back to the original topics; publishes district files and the simulator's stream.
+scram_user operator "$OPERATOR_KAFKA_PASSWORD"
+for topic in registry.events mediation.events volunteer.events bidding.events district.inbound; do
+    produce operator "$topic"
+    acl --allow-principal User:operator --operation Read --operation Describe --topic "$topic.dead-letter"
+done
+log "User:operator may read dead letters and replay them"
 
 # The districts: each may write to district.inbound and nowhere else.
 IFS=',' read -r -a districts <<<"${DISTRICT_KAFKA_CREDENTIALS:-}"
