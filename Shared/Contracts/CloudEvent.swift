@@ -20,7 +20,7 @@ public struct CloudEvent: Sendable, Hashable {
     /// The JSON body.
     public var data: [UInt8]
 
-    public init(id: UUID = UUID(), source: String, type: EventType, subject: String?, time: Date, data: [UInt8]) {
+    public init(id: UUID = UUID.random(), source: String, type: EventType, subject: String?, time: Date, data: [UInt8]) {
         self.id = id
         self.source = source
         self.type = type
@@ -31,7 +31,7 @@ public struct CloudEvent: Sendable, Hashable {
 
     /// Builds an event from a typed payload.
     public init<Payload: EventPayload>(
-        id: UUID = UUID(), source: String, subject: String?, time: Date, payload: Payload
+        id: UUID = UUID.random(), source: String, subject: String?, time: Date, payload: Payload
     ) throws {
         self.init(id: id, source: source, type: Payload.eventType, subject: subject, time: time, data: try EventCoding.encode(payload))
     }
@@ -121,5 +121,22 @@ public enum EventCoding {
         case .dataCorrupted(let context): return "\(path(context.codingPath)): \(context.debugDescription)"
         @unknown default: return String(describing: error)
         }
+    }
+}
+
+extension UUID {
+    /// A random (version 4) UUID from the system generator (`getrandom`, about 1 µs). Foundation's
+    /// `UUID()` on Linux opens `/dev/urandom` for every id (about 7 µs); every event, outbox row and
+    /// record the services write gets one, hundreds of thousands in a district import.
+    public static func random() -> UUID {
+        var generator = SystemRandomNumberGenerator()
+        var bytes: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &bytes) { buffer in
+            buffer.storeBytes(of: generator.next() as UInt64, toByteOffset: 0, as: UInt64.self)
+            buffer.storeBytes(of: generator.next() as UInt64, toByteOffset: 8, as: UInt64.self)
+            buffer[6] = (buffer[6] & 0x0F) | 0x40
+            buffer[8] = (buffer[8] & 0x3F) | 0x80
+        }
+        return UUID(uuid: bytes)
     }
 }

@@ -46,7 +46,7 @@ public enum DistrictInbound {
 
     /// Builds an event as a district system would publish it.
     public static func event<Record: Encodable>(
-        district: String, type: EventType, subject: String, record: Record, id: UUID = UUID(), time: Date = Date()
+        district: String, type: EventType, subject: String, record: Record, id: UUID = UUID.random(), time: Date = Date()
     ) throws -> CloudEvent {
         CloudEvent(id: id, source: source(district: district), type: type, subject: subject, time: time, data: try EventCoding.encode(record))
     }

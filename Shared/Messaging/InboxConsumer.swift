@@ -22,6 +22,8 @@ public struct InboxStatistics: Sendable, Equatable {
 public struct InboundEvent: Sendable {
     public var event: CloudEvent
     public var message: ConsumedMessage
+    /// What the handler's `prepare` made of the event ahead of `apply`, if anything.
+    public var prepared: (any Sendable)?
 
     public init(event: CloudEvent, message: ConsumedMessage) {
         self.event = event
@@ -99,6 +101,14 @@ public protocol InboxHandler: Sendable {
     /// be dead-lettered: the batch is rolled back and applied again without them. Any other error is
     /// treated as transient and the whole batch is retried.
     func apply(_ events: [InboundEvent], on connection: PostgresConnection, logger: Logger) async throws
+    /// Work that needs no database (decoding and checking records), kept in each event's `prepared`.
+    /// The consumer runs it for the next batch while the current one is being written, so the two
+    /// cores share the load; `apply` must still work on events that were not prepared.
+    func prepare(_ events: [InboundEvent]) -> [InboundEvent]
+}
+
+extension InboxHandler {
+    public func prepare(_ events: [InboundEvent]) -> [InboundEvent] { events }
 }
 
 /// Consumes a topic into a service: each batch is applied and its event ids recorded in the inbox in
@@ -152,70 +162,126 @@ public final class InboxConsumer: Service, Sendable {
     }
 
     public func run() async throws {
-        var failures = 0
         var lagReported: Set<TopicPartition> = []
         var lagDue = ContinuousClock.now
+        var ready: PreparedBatch?
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             // Also while idle: lag is what an alert watches, and an idle member may have just lost partitions.
             if ContinuousClock.now >= lagDue {
                 lagReported = await recordLag(previously: lagReported)
                 lagDue = ContinuousClock.now + .seconds(1)
             }
-            let batch: [ConsumedMessage]
-            do {
-                batch = try await consumer.poll(maxMessages: configuration.batchSize, timeout: configuration.pollTimeout)
-            } catch .closed {
+            let current: PreparedBatch
+            if let ready {
+                current = ready
+            } else {
+                guard let polled = try await poll(timeout: configuration.pollTimeout) else { break }
+                guard !polled.isEmpty else { continue }
+                current = Self.prepare(polled, handler: handler)
+            }
+            ready = nil
+            // With a backlog the next batch is already fetched: take it without waiting and decode and
+            // prepare it while this one is written. Without a backlog the next loop waits as usual.
+            guard let next = try await poll(timeout: .zero) else {
+                try await applyFinishing(current)
                 break
-            } catch {
-                // Fatal or authorisation errors: stop the service so the orchestrator restarts it and alerts.
-                logger.critical("kafka consumer failed", metadata: ["error": "\(error)"])
-                await consumer.close()
-                throw error
             }
-            guard !batch.isEmpty else { continue }
-            // A batch is finished even during shutdown: stopping halfway would only cause redelivery.
-            while true {
-                do {
-                    // Bounded: a query caught by a dropped database connection can hang for good.
-                    try await BoundedWait.limit(to: configuration.batchTimeout, graceAfterShutdown: configuration.shutdownGrace) {
-                        try await self.process(batch)
-                    }
-                    failures = 0
-                    break
-                } catch {
-                    failures += 1
-                    logger.error(
-                        "batch not applied; retrying", metadata: ["error": "\(String(reflecting: error))", "batch.size": "\(batch.count)"])
-                    if Task.isShuttingDownGracefully || Task.isCancelled {
-                        // Offsets stay uncommitted: the next member re-reads this batch.
-                        await consumer.close()
-                        return
-                    }
-                    await ShutdownGrace.pause(.milliseconds(min(5000, 100 << min(failures, 6))))
-                }
+            if next.isEmpty {
+                guard try await applyFinishing(current) else { return }
+            } else {
+                let handler = handler
+                async let upcoming = Self.prepare(next, handler: handler)
+                let finished = try await applyFinishing(current)
+                let prepared = await upcoming
+                // Stopped with a batch polled but not applied: its offsets stay uncommitted, the next
+                // member re-reads it.
+                guard finished else { return }
+                ready = prepared
             }
+        }
+        if let ready, !Task.isCancelled {
+            // Shutting down with a batch already prepared: finish it rather than have it redelivered.
+            try await applyFinishing(ready)
         }
         await consumer.close()
     }
 
-    /// Applies one polled batch durably and commits its offsets.
-    public func process(_ batch: [ConsumedMessage]) async throws {
-        let start = ContinuousClock.now
+    /// A poll, or `nil` once the consumer is closed. Fatal and authorisation errors stop the service so
+    /// the orchestrator restarts it and alerts.
+    private func poll(timeout: Duration) async throws -> [ConsumedMessage]? {
+        do {
+            return try await consumer.poll(maxMessages: configuration.batchSize, timeout: timeout)
+        } catch .closed {
+            return nil
+        } catch {
+            logger.critical("kafka consumer failed", metadata: ["error": "\(error)"])
+            await consumer.close()
+            throw error
+        }
+    }
+
+    /// Applies `batch`, retrying transient failures with a growing pause, even during shutdown:
+    /// stopping halfway would only cause redelivery. Returns `false` (having closed the consumer) when
+    /// shutdown came while a batch kept failing: its offsets stay uncommitted for the next member.
+    @discardableResult
+    private func applyFinishing(_ batch: PreparedBatch) async throws -> Bool {
+        var failures = 0
+        while true {
+            do {
+                // Bounded: a query caught by a dropped database connection can hang for good.
+                try await BoundedWait.limit(to: configuration.batchTimeout, graceAfterShutdown: configuration.shutdownGrace) {
+                    try await self.process(batch)
+                }
+                return true
+            } catch {
+                failures += 1
+                logger.error(
+                    "batch not applied; retrying", metadata: ["error": "\(String(reflecting: error))", "batch.size": "\(batch.messages.count)"])
+                if Task.isShuttingDownGracefully || Task.isCancelled {
+                    await consumer.close()
+                    return false
+                }
+                await ShutdownGrace.pause(.milliseconds(min(5000, 100 << min(failures, 6))))
+            }
+        }
+    }
+
+    /// A polled batch decoded: the events to apply (prepared by the handler), those to dead-letter
+    /// without trying, and how many the service ignores.
+    struct PreparedBatch: Sendable {
+        var messages: [ConsumedMessage]
         var events: [InboundEvent] = []
         var dead: [(message: ConsumedMessage, reason: DeadLetterReason)] = []
         var ignored = 0
+    }
+
+    static func prepare(_ batch: [ConsumedMessage], handler: any InboxHandler) -> PreparedBatch {
+        var prepared = PreparedBatch(messages: batch)
         for message in batch {
             do {
                 let event = try CloudEventKafkaBinding.event(value: message.value) { message.headers.string($0) }
                 switch handler.disposition(for: event.type) {
-                case .apply: events.append(InboundEvent(event: event, message: message))
-                case .ignore: ignored += 1
-                case .unknown: dead.append((message, .unknownType(event.type.rawValue)))
+                case .apply: prepared.events.append(InboundEvent(event: event, message: message))
+                case .ignore: prepared.ignored += 1
+                case .unknown: prepared.dead.append((message, .unknownType(event.type.rawValue)))
                 }
             } catch {
-                dead.append((message, DeadLetterReason(kind: error.kind, detail: error.description)))
+                prepared.dead.append((message, DeadLetterReason(kind: error.kind, detail: error.description)))
             }
         }
+        prepared.events = handler.prepare(prepared.events)
+        return prepared
+    }
+
+    /// Applies one polled batch durably and commits its offsets.
+    public func process(_ batch: [ConsumedMessage]) async throws {
+        try await process(Self.prepare(batch, handler: handler))
+    }
+
+    private func process(_ prepared: PreparedBatch) async throws {
+        let start = ContinuousClock.now
+        let batch = prepared.messages, events = prepared.events, ignored = prepared.ignored
+        var dead = prepared.dead
         let (applied, rejected) = try await apply(events)
         dead += rejected.map { ($0.event.message, $0.reason) }
         // In partition order, so the dead-letter topic reads like the stream it came from.

@@ -117,3 +117,15 @@ struct Greeting: EventPayload, Equatable {
         #expect(!json.contains("phone\""))
     }
 }
+
+@Suite struct RandomIDs {
+    @Test func randomIDsAreVersionFourAndDistinct() {
+        let ids = (0..<10_000).map { _ in UUID.random() }
+        #expect(Set(ids).count == ids.count)
+        for id in ids.prefix(100) {
+            let text = id.uuidString
+            #expect(text[text.index(text.startIndex, offsetBy: 14)] == "4")
+            #expect("89AB".contains(text[text.index(text.startIndex, offsetBy: 19)]))
+        }
+    }
+}

@@ -1,9 +1,21 @@
 import Contracts
 import Foundation
-import RegistryCore
+@testable import RegistryCore
 import Testing
 
 @Suite struct NationalIDNumbers {
+    // Outside the years China kept summer time (1986–1991) and before 1901 (local mean time), the
+    // first second of a day in Asia/Shanghai is 00:00 at UTC+8.
+    @Test(arguments: ["19120101", "19491231", "19700101", "20000229", "20241231", "19991231"])
+    func theBirthDayArithmeticAgreesWithTheCalendar(day: String) throws {
+        let digits = ("110105" + day + "002").compactMap(\.wholeNumberValue)
+        #expect(NationalID.birthInstant(digits: digits) == NationalID.birthDate(digits: digits)?.timeIntervalSince1970)
+    }
+
+    @Test func fullWidthDigitsAreNotDigits() {
+        #expect(throws: NationalID.Problem.notDigits) { try NationalID("１１０１０５１９４９１２３１００２X") }
+    }
+
     /// Builds a valid number from 17 digits by computing its check character.
     static func valid(_ seventeen: String) -> String {
         seventeen + String(NationalID.checkCharacter(for: seventeen.compactMap(\.wholeNumberValue)))

@@ -92,7 +92,7 @@ public struct DeadLetterDesk: Sendable {
         let name = Topic.deadLetter(of: topic)
         let consumer: KafkaConsumer
         do {
-            consumer = try KafkaConsumer(config: config, groupID: "cityctl-read-\(UUID().uuidString.lowercased())", topics: [], logger: logger)
+            consumer = try KafkaConsumer(config: config, groupID: "cityctl-read-\(UUID.random().uuidString.lowercased())", topics: [], logger: logger)
         } catch {
             throw .kafka(name, error)
         }

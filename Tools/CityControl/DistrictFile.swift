@@ -290,7 +290,7 @@ public struct DistrictFile: Sendable {
             return .failure(Problems(problems: [Self.unknownType(envelope.type)]))
         }
         var problems = schema.violations(of: record).map(\.description)
-        var id = UUID()
+        var id = UUID.random()
         if let given = envelope.id {
             if let parsed = UUID(uuidString: given) { id = parsed } else { problems.append("id: must be a UUID, got '\(given.prefix(40))'") }
         } else {

@@ -74,7 +74,7 @@ struct BidBox: Sendable {
                 "your organisation has a bid for this tender already (version \(current.1)); one bid per organisation: to replace it, send replacesVersion \(current.1)")
         default: break
         }
-        let bidID = existing?.0 ?? UUID()
+        let bidID = existing?.0 ?? UUID.random()
         let version = (existing?.1 ?? 0) + 1
         let sealed = try seal.seal(contents, tender: tenderID, bid: bidID, organisation: organisation, version: version)
         if existing == nil {

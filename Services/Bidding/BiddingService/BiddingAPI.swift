@@ -70,7 +70,7 @@ struct BiddingAPI: Sendable {
         let body = try await request.collectBody()
         let plan = try decodeJSON(ProjectPlan.self, from: body)
         struct Identified: Codable { var id: UUID? }
-        let id = try decodeJSON(Identified.self, from: body).id ?? UUID()
+        let id = try decodeJSON(Identified.self, from: body).id ?? UUID.random()
         let store = store, clock = clock
         return try await IdempotentWrite.run(request, body: body, subject: principal.subject, database: database, logger: logger) { connection in
             try APIResult(.created, try await store.createProject(plan, id: id, actor: principal, now: clock(), on: connection))

@@ -50,7 +50,7 @@ struct ContractDesk: Sendable {
         var issues = ContractRules.issues(milestones, contractValueFen: value)
         if !ContractRules.isCalendarDay(signedOn) { issues.append(FieldIssue("signedOn", "must be a date YYYY-MM-DD")) }
         guard issues.isEmpty else { throw BiddingError.invalid(issues) }
-        let contractID = UUID()
+        let contractID = UUID.random()
         try await connection.query(
             """
             INSERT INTO contract (id, tender_id, organisation_id, value_fen, signed_on, signed_by, created_at)
@@ -60,7 +60,7 @@ struct ContractDesk: Sendable {
             try await connection.query(
                 """
                 INSERT INTO milestone (id, contract_id, position, title, deliverable, due_on, amount_fen, status)
-                VALUES (\(UUID()), \(contractID), \(position + 1), \(milestone.title), \(milestone.deliverable), \(milestone.dueOn)::date, \(milestone.amountFen), 'pending')
+                VALUES (\(UUID.random()), \(contractID), \(position + 1), \(milestone.title), \(milestone.deliverable), \(milestone.dueOn)::date, \(milestone.amountFen), 'pending')
                 """, logger: logger)
         }
         try await store.transition(
@@ -165,7 +165,7 @@ struct ContractDesk: Sendable {
         try await connection.query(
             """
             INSERT INTO payment (id, milestone_id, contract_id, amount_fen, released_by, released_at)
-            VALUES (\(UUID()), \(milestoneID), \(contract.id), \(milestone.amountFen), \(actor.subject), \(now))
+            VALUES (\(UUID.random()), \(milestoneID), \(contract.id), \(milestone.amountFen), \(actor.subject), \(now))
             """, logger: logger)
         try await connection.query("UPDATE milestone SET status = 'paid', paid_at = \(now) WHERE id = \(milestoneID)", logger: logger)
         try await connection.query("UPDATE contract SET paid_fen = paid_fen + \(milestone.amountFen) WHERE id = \(contract.id)", logger: logger)

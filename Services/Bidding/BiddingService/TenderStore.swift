@@ -122,7 +122,7 @@ struct TenderStore: Sendable {
             purchaserOrganisationId: proposal.purchaserOrganisationId, thirdPartyOrganisationId: proposal.thirdPartyOrganisationId)
         let issues = plan.issues(now: now)
         guard issues.isEmpty else { throw BiddingError.invalid(issues) }
-        let id = proposal.id ?? UUID()
+        let id = proposal.id ?? UUID.random()
         let weights = String(decoding: try JSONEncoder().encode(plan.weights), as: UTF8.self)
         let inserted = try await connection.exists(
             """
@@ -249,7 +249,7 @@ struct TenderStore: Sendable {
             let bid = try await connection.exists("SELECT 1 FROM bid WHERE tender_id = \(id) AND organisation_id = \(organisation)", logger: logger)
             guard bid else { throw BiddingError.conflict("after bidding closes only an organisation that bid may complain") }
         }
-        let complaint = ComplaintView(id: UUID(), organisationId: organisation, grounds: grounds, filedAt: now)
+        let complaint = ComplaintView(id: UUID.random(), organisationId: organisation, grounds: grounds, filedAt: now)
         let suspended = try await transition(record, .complain, actor: actor.subject, reason: grounds, now: now, on: connection)
         try await connection.query(
             "INSERT INTO complaint (id, tender_id, organisation_id, grounds, filed_at) VALUES (\(complaint.id), \(id), \(organisation), \(grounds), \(now))",
@@ -308,7 +308,7 @@ struct TenderStore: Sendable {
         guard record.status == .published, now < record.deadlineAt else {
             throw BiddingError.conflict("questions are taken while bidding is open, before the deadline")
         }
-        let clarification = Clarification(id: UUID(), question: question, askedAt: now)
+        let clarification = Clarification(id: UUID.random(), question: question, askedAt: now)
         try await connection.query(
             "INSERT INTO clarification (id, tender_id, question, asked_by, asked_at) VALUES (\(clarification.id), \(id), \(question), \(organisation), \(now))",
             logger: logger)

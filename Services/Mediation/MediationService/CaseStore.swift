@@ -181,7 +181,7 @@ struct CaseStore: Sendable {
         let location = try await grid(intake.grid, within: actor, on: connection)
         let community = location.community ?? ""
 
-        let id = intake.id ?? UUID()
+        let id = intake.id ?? UUID.random()
         let inserted = try await connection.query(
             """
             INSERT INTO dispute_case (id, category, severity, channel, description, special_needs, grid_code, grid_version, community_code,

@@ -39,7 +39,7 @@ struct MeetingStore: Sendable {
             problems.append(.init(field: "participants[\(index)].name", problem: "must not be empty"))
         }
         guard problems.isEmpty else { throw MediationError.invalid(problems) }
-        let meeting = Meeting(id: UUID(), kind: kind, scheduledAt: at, place: place, participants: participants)
+        let meeting = Meeting(id: UUID.random(), kind: kind, scheduledAt: at, place: place, participants: participants)
         let people = String(decoding: try JSONEncoder().encode(participants), as: UTF8.self)
         try await connection.query(
             """

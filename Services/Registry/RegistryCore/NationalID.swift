@@ -32,19 +32,47 @@ public struct NationalID: Sendable, Hashable {
 
     /// Validates `text` (spaces ignored, a lower-case x accepted).
     public init(_ text: String, today: Date = Date()) throws(Problem) {
-        let normalised = text.filter { !$0.isWhitespace }.uppercased()
-        guard normalised.count == 18 else { throw .wrongLength(normalised.count) }
-        let characters = Array(normalised)
-        let digits = characters.prefix(17).compactMap { $0.wholeNumberValue }
-        guard digits.count == 17, characters.prefix(17).allSatisfy({ $0.isASCII && $0.isNumber }),
-            characters[17].isASCII, characters[17].isNumber || characters[17] == "X"
-        else { throw .notDigits }
+        // Bytes, not Characters: a district import checks hundreds of thousands of numbers, and
+        // Unicode properties per Character cost more than the rest of the check.
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(18)
+        for byte in text.utf8 where byte != 0x20 && byte != 0x09 && byte != 0x0A && byte != 0x0D {
+            bytes.append(byte == 0x78 ? 0x58 : byte)  // x → X
+        }
+        if bytes.count != 18 || !bytes.allSatisfy({ $0 < 0x80 }) {
+            let length = text.filter { !$0.isWhitespace }.count
+            throw length == 18 ? .notDigits : .wrongLength(length)
+        }
+        var digits = [Int](repeating: 0, count: 17)
+        for index in 0..<17 {
+            guard (0x30...0x39).contains(bytes[index]) else { throw .notDigits }
+            digits[index] = Int(bytes[index] - 0x30)
+        }
+        guard (0x30...0x39).contains(bytes[17]) || bytes[17] == 0x58 else { throw .notDigits }
         let expected = Self.checkCharacter(for: digits)
-        guard characters[17] == expected else { throw .badCheckCharacter(expected: expected) }
+        guard Character(Unicode.Scalar(bytes[17])) == expected else { throw .badCheckCharacter(expected: expected) }
         // Area codes start with 1–8 (provinces); 9 is not assigned to residents.
-        guard let first = digits.first, (1...8).contains(first) else { throw .badAreaCode }
-        guard let birth = Self.birthDate(digits: digits), birth <= today else { throw .badBirthDate }
-        value = normalised
+        guard (1...8).contains(digits[0]) else { throw .badAreaCode }
+        guard let birth = Self.birthInstant(digits: digits), birth <= today.timeIntervalSince1970 else { throw .badBirthDate }
+        value = String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// The first second of the birth day in China (UTC+8), from the calendar date alone: the civil-date
+    /// arithmetic (days since 1970 by Howard Hinnant's algorithm) needs no calendar object.
+    static func birthInstant(digits: [Int]) -> TimeInterval? {
+        func number(_ range: Range<Int>) -> Int { digits[range].reduce(0) { $0 * 10 + $1 } }
+        let year = number(6..<10), month = number(10..<12), day = number(12..<14)
+        guard year >= 1900, (1...12).contains(month) else { return nil }
+        let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+        let lengths = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+        guard (1...lengths[month - 1]).contains(day) else { return nil }
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        let days = era * 146_097 + dayOfEra - 719_468
+        return TimeInterval(days * 86_400 - 8 * 3_600)
     }
 
     /// ISO 7064 MOD 11-2 over the first 17 digits.

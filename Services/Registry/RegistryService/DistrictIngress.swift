@@ -30,6 +30,47 @@ public struct DistrictIngress: InboxHandler {
         return .unknown
     }
 
+    /// Households and residents are decoded and checked ahead, while the previous batch is written:
+    /// in a bulk import that is most of the CPU the registry spends on a record.
+    public func prepare(_ events: [InboundEvent]) -> [InboundEvent] {
+        let now = clock()
+        return events.map { event in
+            var event = event
+            switch event.event.type {
+            case DistrictInbound.householdRegistered, DistrictInbound.householdUpdated:
+                event.prepared = Checked(Self.check(event) { try HouseholdFacts(try event.decodeRecord(DistrictHousehold.self)) })
+            case DistrictInbound.residentRegistered, DistrictInbound.residentUpdated:
+                event.prepared = Checked(Self.check(event) { try ResidentFacts(try event.decodeRecord(DistrictResident.self), today: now) })
+            default: break
+            }
+            return event
+        }
+    }
+
+    /// A record decoded and validated by `prepare`, or why not.
+    struct Checked<Facts: Sendable>: Sendable {
+        var result: Result<Facts, EventRejection>
+        init(_ result: Result<Facts, EventRejection>) { self.result = result }
+    }
+
+    private static func check<Facts>(_ event: InboundEvent, _ make: () throws -> Facts) -> Result<Facts, EventRejection> {
+        do {
+            return .success(try make())
+        } catch let rejection as EventRejection {
+            return .failure(rejection)
+        } catch let invalid as InvalidRecord {
+            return .failure(EventRejection(eventID: event.event.id, reason: invalid.registryError.deadLetterReason))
+        } catch {
+            return .failure(EventRejection(eventID: event.event.id, reason: DeadLetterReason(kind: "invalid", detail: "\(error)")))
+        }
+    }
+
+    /// The prepared facts of `event`, or the same checks done now.
+    private func facts<Facts: Sendable>(_ event: InboundEvent, _ make: () throws -> Facts) throws -> Facts {
+        let result = (event.prepared as? Checked<Facts>)?.result ?? Self.check(event, make)
+        return try result.get()
+    }
+
     public func apply(_ events: [InboundEvent], on connection: PostgresConnection, logger: Logger) async throws {
         let now = clock()
         var rejections: [EventRejection] = []
@@ -92,8 +133,7 @@ public struct DistrictIngress: InboxHandler {
             var accepted: [(InboundEvent, HouseholdFacts)] = []
             for event in run.events {
                 rejections += try await Self.attempt(event) {
-                    let record = try event.decodeRecord(DistrictHousehold.self)
-                    accepted.append((event, try validated { () throws(InvalidRecord) in try HouseholdFacts(record) }))
+                    accepted.append((event, try facts(event) { try HouseholdFacts(try event.decodeRecord(DistrictHousehold.self)) }))
                 }
             }
             for chunk in chunksWithUniqueKeys(accepted, key: \.1.id) {
@@ -104,8 +144,7 @@ public struct DistrictIngress: InboxHandler {
             var accepted: [(InboundEvent, ResidentFacts)] = []
             for event in run.events {
                 rejections += try await Self.attempt(event) {
-                    let record = try event.decodeRecord(DistrictResident.self)
-                    accepted.append((event, try validated { () throws(InvalidRecord) in try ResidentFacts(record, today: now) }))
+                    accepted.append((event, try facts(event) { try ResidentFacts(try event.decodeRecord(DistrictResident.self), today: now) }))
                 }
             }
             for chunk in chunksWithUniqueKeys(accepted, key: \.1.id) {

@@ -232,7 +232,7 @@ struct RegistryAPI: Sendable {
     @Sendable func createHousehold(_ request: Request, context: AppContext) async throws -> Response {
         try await write(request, context, roles: RegistryAccess.writers, action: "register households", idempotent: true) { (input: HouseholdInput, actor, now, connection) in
             let facts = try validated { () throws(InvalidRecord) in
-                try HouseholdFacts(DistrictHousehold(id: input.id ?? UUID(), buildingCode: input.buildingCode, address: input.address))
+                try HouseholdFacts(DistrictHousehold(id: input.id ?? UUID.random(), buildingCode: input.buildingCode, address: input.address))
             }
             return try APIResult(.created, try await writeHousehold(facts, mode: .create, actor: actor, now: now, on: connection).snapshot)
         }
@@ -361,7 +361,7 @@ struct RegistryAPI: Sendable {
         try await write(request, context, roles: RegistryAccess.writers, action: "register residents", idempotent: true) { (input: ResidentInput, actor, now, connection) in
             let facts = try validated { () throws(InvalidRecord) in
                 try ResidentFacts(
-                    id: input.id ?? UUID(), householdId: input.householdId, name: input.name, nationalID: input.nationalId, phone: input.phone,
+                    id: input.id ?? UUID.random(), householdId: input.householdId, name: input.name, nationalID: input.nationalId, phone: input.phone,
                     residency: input.residency, floating: input.floating, groups: input.groups ?? [], today: now)
             }
             let record = try await writeResident(facts, mode: .create, actor: actor, now: now, on: connection)
@@ -512,7 +512,7 @@ struct RegistryAPI: Sendable {
 
     @Sendable func createOrganisation(_ request: Request, context: AppContext) async throws -> Response {
         try await write(request, context, roles: RegistryAccess.writers, action: "register organisations", idempotent: true) { (input: OrganisationInput, actor, now, connection) in
-            try APIResult(.created, try await writeOrganisation(input, id: input.id ?? UUID(), mode: .create, actor: actor, now: now, on: connection))
+            try APIResult(.created, try await writeOrganisation(input, id: input.id ?? UUID.random(), mode: .create, actor: actor, now: now, on: connection))
         }
     }
 
@@ -581,7 +581,7 @@ struct RegistryAPI: Sendable {
     @Sendable func assignRole(_ request: Request, context: AppContext) async throws -> Response {
         try await write(request, context, roles: RegistryAccess.writers, action: "assign roles", idempotent: true) { (input: RoleInput, actor, now, connection) in
             let record = DistrictRole(
-                id: input.id ?? UUID(), residentId: input.residentId, role: input.role, placeCode: input.placeCode, details: input.details,
+                id: input.id ?? UUID.random(), residentId: input.residentId, role: input.role, placeCode: input.placeCode, details: input.details,
                 startedOn: input.startedOn)
             return try APIResult(.created, try await RoleStore(logger: logger).assign(record, mode: .create, actor: actor, now: now, on: connection).snapshot.snapshot)
         }

@@ -216,7 +216,7 @@ struct NeedStore: Sendable {
             throw VolunteerError.outOfScope(scope: actor.scope.description, place: "the household served")
         }
 
-        let id = intake.id ?? UUID()
+        let id = intake.id ?? UUID.random()
         let encoded = String(decoding: try EventCoding.encode(windows.map { ServiceWindow(start: $0.start, end: $0.end) }), as: UTF8.self)
         let inserted = try await connection.query(
             """

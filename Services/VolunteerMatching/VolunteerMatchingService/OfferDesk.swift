@@ -86,7 +86,7 @@ struct OfferDesk: Sendable {
         for match in matches where free.contains(match.volunteer) && made.count < wanted {
             let parts = ScoreParts(match.score)
             let offer = OfferSnapshot(
-                id: UUID(), needId: id, volunteerId: match.volunteer, status: "pending", rank: lastRank + made.count + 1, score: parts, offeredAt: now,
+                id: UUID.random(), needId: id, volunteerId: match.volunteer, status: "pending", rank: lastRank + made.count + 1, score: parts, offeredAt: now,
                 expiresAt: expiresAt, answeredAt: nil, reason: nil)
             try await connection.query(
                 """
@@ -118,7 +118,7 @@ struct OfferDesk: Sendable {
         ).decode(Bool.self) { available = ready }
         guard available else { throw VolunteerError.conflict("The volunteer's role has ended or their offers are paused") }
         let assignment = AssignmentSnapshot(
-            id: UUID(), needId: need.id, volunteerId: offer.volunteerId, householdId: need.householdId, status: "confirmed",
+            id: UUID.random(), needId: need.id, volunteerId: offer.volunteerId, householdId: need.householdId, status: "confirmed",
             windows: need.windows.map { ServiceWindow(start: $0.start, end: $0.end) }, confirmedAt: now, cancelledBy: nil, cancelReason: nil)
         try await connection.query(
             """
@@ -211,7 +211,7 @@ struct OfferDesk: Sendable {
                     UPDATE offer SET status = 'withdrawn', answered_at = $1, reason = $2
                     WHERE status = 'pending' AND \(need == nil ? "volunteer_id" : "need_id") = $3
                     RETURNING \(Self.offerColumns)
-                    """, binds: .of(now, reason, need ?? volunteer ?? UUID())), logger: logger)
+                    """, binds: .of(now, reason, need ?? volunteer ?? UUID.random())), logger: logger)
         let withdrawn = try await rows.collect(Self.offer)
         for offer in withdrawn { try await publish(VolunteerEventTypes.offerWithdrawn, offer, now: now, on: connection) }
         Counter(label: "volunteer_matching_offers_total", dimensions: [("outcome", "withdrawn")]).increment(by: withdrawn.count)

@@ -61,7 +61,7 @@ struct ServiceLog: Sendable {
             throw VolunteerError.conflict("Check-in opens two hours before the window starts")
         }
         let record = ServiceRecordSnapshot(
-            id: UUID(), assignmentId: id, needId: assignment.needId, volunteerId: assignment.volunteerId, householdId: assignment.householdId,
+            id: UUID.random(), assignmentId: id, needId: assignment.needId, volunteerId: assignment.volunteerId, householdId: assignment.householdId,
             windowStart: window.start, checkedInAt: now, checkedOutAt: nil, hours: nil, verification: Verification.open.rawValue, verifiedBy: nil,
             recipientRating: nil, volunteerRating: nil)
         let inserted = try await connection.query(

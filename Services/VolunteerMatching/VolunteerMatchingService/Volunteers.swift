@@ -138,7 +138,7 @@ struct Volunteers: Sendable {
             throw VolunteerError.unknownReference(field: "volunteerId", detail: "No active volunteer \(request.volunteerId.uuidString.lowercased())")
         }
         let pairing = Pairing(
-            id: UUID(), volunteerId: volunteer.id, householdId: request.householdId, kind: request.kind, schedule: request.schedule,
+            id: UUID.random(), volunteerId: volunteer.id, householdId: request.householdId, kind: request.kind, schedule: request.schedule,
             startsOn: request.startsOn, endsOn: request.endsOn, active: true, endReason: nil, volunteerName: volunteer.name,
             householdAddress: household.address)
         let inserted = try await connection.query(
