@@ -47,7 +47,7 @@ finish() {
 trap finish EXIT
 
 mkdir -p bench/results
-out="bench/results/$(date -u +%Y-%m-%dT%H%M%SZ)-matching-service"
+out="bench/results/${BENCH_STAMP:-$(date -u +%Y-%m-%dT%H%M%SZ)}-matching-service"
 start_service() {
     HTTP_HOST=127.0.0.1 HTTP_PORT="$port" POSTGRES_SCHEMA="$schema" AUTH_JWT_SECRET="$secret" LOG_LEVEL=info \
         KAFKA_CREATE_TOPICS_ON_START=true KAFKA_SESSION_TIMEOUT_MS=6000 KAFKA_HEARTBEAT_INTERVAL_MS=500 \
@@ -112,7 +112,12 @@ request = function()
   return wrk.format("GET", "/api/v1/needs/" .. id .. "/candidates?limit=10", { ["Authorization"] = "Bearer " .. token })
 end
 LUA
+# RSS sampled every half second while the load runs (the peak below also counts the start-up).
+( while kill -0 "$service_pid" 2>/dev/null; do awk '$1 == "VmRSS:" { print $2 }' "/proc/$service_pid/status"; sleep 0.5; done ) >"$out.rss.txt" &
+sampler=$!
 BENCH_TOKEN="$token" wrk -t2 -c"$connections" -d"${duration}s" --latency -s "$out.lua" "http://127.0.0.1:$port" >"$out.wrk.txt"
+kill "$sampler" 2>/dev/null || true
+rss_load="$(sort -n "$out.rss.txt" | tail -1 | awk '{ printf "%.0f MB", $1 / 1024 }')"
 p50="$(awk '$1 == "50%" { print $2 }' "$out.wrk.txt")"
 p99="$(awk '$1 == "99%" { print $2 }' "$out.wrk.txt")"
 rps="$(awk '/^Requests\/sec/ { print $2 }' "$out.wrk.txt")"
@@ -127,7 +132,8 @@ sample="$(curl -fsS -H "Authorization: Bearer $token" "http://127.0.0.1:$port/ap
     echo "| start until the candidate index is loaded | $(python3 -c "print(f'{$loaded - $started:.1f} s')") |"
     echo "| service RSS with the index loaded | $rss_loaded |"
     echo "| **ranked candidates over HTTP** (wrk, $connections connections, ${duration} s) | **p50 $p50, p99 $p99**, $rps requests/s (errors: $errors) |"
-    echo "| service peak RSS (VmHWM) after the load | $(rss "$service_pid" VmHWM) |"
+    echo "| service RSS under the load (highest sample) | $rss_load |"
+    echo "| service peak RSS (VmHWM), start-up included | $(rss "$service_pid" VmHWM) |"
     echo
     echo "A sample answer (need 1, top 3): \`${sample:0:400}\`"
 } | tee "$out.md"

@@ -30,7 +30,7 @@ log_step "swift build -c release (matching-bench)"
 swift build -c release --product matching-bench
 
 mkdir -p bench/results
-out="bench/results/$(date -u +%Y-%m-%dT%H%M%SZ)-matching"
+out="bench/results/${BENCH_STAMP:-$(date -u +%Y-%m-%dT%H%M%SZ)}-matching"
 if ! .build/release/matching-bench --volunteers "$volunteers" --needs "$needs" --grids "$grids" --seed "$seed" --limit "$limit" \
     | tee "$out.md"; then
     die "matching-bench failed: the index disagreed with the reference or booked someone twice (see $out.md)"

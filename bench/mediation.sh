@@ -41,7 +41,7 @@ finish() {
 trap finish EXIT
 
 mkdir -p bench/results
-out="bench/results/$(date -u +%Y-%m-%dT%H%M%SZ)-mediation"
+out="bench/results/${BENCH_STAMP:-$(date -u +%Y-%m-%dT%H%M%SZ)}-mediation"
 {
     echo "# Mediation, $(date -u +%Y-%m-%d), $(nproc) cores"
     echo

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Benchmarks on the local stack, release build. Prints a markdown table and writes
-# bench/results/<date>.md and .json.
-#   bench/run.sh [--events N]     (default 100000)
+# The messaging path (outbox → relay → Kafka → inbox) on the local stack, release build, with the
+# baselines (COPY, kcat, the naive consumer) measured in the same run. Prints a markdown table and
+# writes bench/results/<stamp>-messaging.md, .json and .baselines.jsonl. bench/run.sh runs it.
+#   bench/messaging.sh [--events N]     (default 100000)
 # Loopback only; every run is bounded by its event count.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
@@ -21,8 +22,7 @@ log_step "swift build -c release (messaging-bench)"
 swift build -c release --product messaging-bench
 
 mkdir -p bench/results
-stamp="$(date -u +%Y-%m-%dT%H%M%SZ)"
-out="bench/results/$stamp"
+out="bench/results/${BENCH_STAMP:-$(date -u +%Y-%m-%dT%H%M%SZ)}-messaging"
 naive_events=$(( events / 10 ))
 {
     echo "# Messaging benchmark, $(date -u +%Y-%m-%d), $(nproc) cores"

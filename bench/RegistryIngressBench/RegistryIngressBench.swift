@@ -103,6 +103,7 @@ struct RegistryIngressBench {
             let relay = OutboxRelay(database: ingress, producer: producer, logger: logger)
             let start = clock.now
             var firstApplied: ContinuousClock.Instant?
+            var firstStored = 0
             var written: ContinuousClock.Instant?
             var published: ContinuousClock.Instant?
             try await withThrowingTaskGroup(of: Void.self) { workers in
@@ -111,7 +112,10 @@ struct RegistryIngressBench {
                 while published == nil {
                     try await Task.sleep(for: .milliseconds(100))
                     let stored = try await count(ingress, "SELECT count(*) FROM resident")
-                    if firstApplied == nil && stored > 0 { firstApplied = clock.now }
+                    if firstApplied == nil && stored > 0 {
+                        firstApplied = clock.now
+                        firstStored = stored
+                    }
                     if written == nil && stored >= residents { written = clock.now }
                     if written != nil, try await count(ingress, "SELECT count(*) FROM outbox WHERE sent_at IS NULL") == 0 {
                         published = clock.now
@@ -145,7 +149,9 @@ struct RegistryIngressBench {
             let toWritten = seconds(written! - start)
             let join = seconds(firstApplied! - start)
             let rate = Double(residents) / endToEnd
-            let applyRate = Double(residents) / max(0.001, toWritten - join)
+            // The issue's rule: the group join is reported on its own, not averaged into the rate.
+            let afterJoin = Double(residents - firstStored) / max(0.001, endToEnd - join)
+            let applyRate = Double(residents - firstStored) / max(0.001, toWritten - join)
             let copyRate = Double(residents) / copySeconds
             print("| measure | value |")
             print("| --- | --- |")
@@ -153,16 +159,17 @@ struct RegistryIngressBench {
             print("| consumer group join (first batch applied) | \(String(format: "%.1f", join)) s |")
             print("| all residents written in PostgreSQL | \(String(format: "%.1f", toWritten)) s |")
             print("| all registry events on the broker | \(String(format: "%.1f", endToEnd)) s |")
-            print("| **end to end, residents/s** (consumed, validated, written, event published) | **\(Int(rate))** |")
+            print("| end to end including the join, residents/s | \(Int(rate)) |")
+            print("| **end to end after the join, residents/s** (consumed, validated, written, event published) | **\(endToEnd - join < 1 ? "n/a (too few residents)" : String(Int(afterJoin)))** |")
             // Meaningless when the first batch already held everything.
             print("| apply rate after the join, residents/s | \(toWritten - join < 1 ? "n/a (too few residents)" : String(Int(applyRate))) |")
             print("| **PostgreSQL COPY of the same rows, rows/s** | **\(Int(copyRate))** (\(String(format: "%.2f", copySeconds)) s) |")
-            print("| end to end / COPY | \(String(format: "%.1f", rate / copyRate * 100)) % |")
+            print("| end to end after the join / COPY | \(String(format: "%.1f", afterJoin / copyRate * 100)) % |")
             if let path = option("json") {
                 let json: [String: Any] = [
                     "residents": residents, "households": households, "batch": batch, "join_s": join, "written_s": toWritten,
-                    "published_s": endToEnd, "end_to_end_per_s": rate, "apply_per_s": applyRate, "copy_per_s": copyRate,
-                    "ratio": rate / copyRate,
+                    "published_s": endToEnd, "end_to_end_with_join_per_s": rate, "end_to_end_per_s": afterJoin, "apply_per_s": applyRate,
+                    "copy_per_s": copyRate, "ratio": afterJoin / copyRate, "first_batch": firstStored,
                 ]
                 try JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys]).write(to: URL(fileURLWithPath: path))
             }
