@@ -199,11 +199,15 @@ struct BiddingAPI: Sendable {
                     toStatus: try row["to_status"].decode(String.self), actor: try row["actor"].decode(String.self),
                     reason: try row["reason"].decode(String?.self), at: try row["at"].decode(Date.self))
             }
+            // A panel and scores exist only once bidding closed, a contract only after an award: most
+            // reads are of open tenders, and each query skipped is a round trip saved.
+            let closed = record.closedAt != nil
             return TenderDetail(
                 summary: TenderSummary(record), clarifications: try await store.clarifications(of: id, on: connection),
                 complaints: try await store.complaints(of: id, on: connection), transitions: transitions,
-                bids: try await bids.bids(of: record, on: connection), panel: try await desk.panel(of: id, on: connection),
-                scoreSheet: try await desk.scoreSheet(of: id, on: connection), contract: try await contracts.contract(of: id, on: connection))
+                bids: try await bids.bids(of: record, on: connection), panel: closed ? try await desk.panel(of: id, on: connection) : nil,
+                scoreSheet: closed ? try await desk.scoreSheet(of: id, on: connection) : nil,
+                contract: record.awardedBidId != nil ? try await contracts.contract(of: id, on: connection) : nil)
         }
         return try APIResult(.ok, detail).response()
     }

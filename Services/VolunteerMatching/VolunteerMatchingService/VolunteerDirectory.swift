@@ -75,6 +75,11 @@ public final class VolunteerDirectory: Service, Sendable {
             let currentMonth = Self.monthKey(now, calendar: calendar)
             let changedSince = currentMonth == month ? since : nil
             let busy = try await Self.busy(changedSince: changedSince, from: now, on: connection, logger: logger)
+            // Asked before the rows: one connection runs one query at a time.
+            var total: Int?
+            if changedSince == nil {
+                for try await count in try await connection.query("SELECT count(*) FROM volunteer", logger: logger).decode(Int.self) { total = count }
+            }
             let rows =
                 if let changedSince {
                     try await connection.query(PostgresQuery(unsafeSQL: Self.select + " WHERE changed_at > $2", binds: .of(currentMonth, changedSince)), logger: logger)
@@ -82,8 +87,10 @@ public final class VolunteerDirectory: Service, Sendable {
                     try await connection.query(PostgresQuery(unsafeSQL: Self.select, binds: .of(currentMonth)), logger: logger)
                 }
             guard changedSince != nil else {
-                // Built aside, row by row, then swapped in whole.
+                // Built aside, row by row, then swapped in whole; sized first, because a table that
+                // doubles as it grows holds both copies for a moment (the start's peak memory).
                 var index = CandidateIndex(calendar: calendar)
+                index.reserveCapacity(total ?? 0)
                 for try await row in rows {
                     guard var profile = try Self.profile(row.makeRandomAccess()) else { continue }
                     profile.busy = busy[profile.id] ?? []
