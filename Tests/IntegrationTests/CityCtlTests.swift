@@ -88,12 +88,7 @@ extension IntegrationSuite {
                 let topic = try await Stack.topic("cityctl-replay", partitions: 1)
                 let logger = Stack.logger
                 let producer = try KafkaProducer(config: try Stack.kafka(), logger: logger)
-                let group = Stack.uniqueName("ingress")
-                let inbox = InboxConsumer(
-                    database: registry.database,
-                    consumer: try KafkaConsumer(config: try Stack.kafka(), groupID: group, topics: [topic], logger: logger),
-                    deadLetters: DeadLetterPublisher(producer: producer, consumerGroup: group, logger: logger),
-                    handler: DistrictIngress(digest: NationalIDDigest(secret: RegistryHarness.settings.idDigestKey)), logger: logger)
+                let inbox = try registry.districtInbox(topic: topic, group: Stack.uniqueName("ingress"), producer: producer)
                 try await withThrowingTaskGroup(of: Void.self) { tasks in
                     tasks.addTask { try await inbox.run() }
                     // The resident arrives before its household: refused for an unknown reference.

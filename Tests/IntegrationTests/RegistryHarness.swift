@@ -32,6 +32,16 @@ struct RegistryHarness: RouterHarness {
         }
     }
 
+    /// The registry's district ingress on `topic`, as the service wires it, dead letters through `producer`.
+    func districtInbox(topic: String, group: String, producer: KafkaProducer) throws -> InboxConsumer {
+        let logger = Stack.logger
+        return InboxConsumer(
+            database: database,
+            consumer: try KafkaConsumer(config: try Stack.kafka(), groupID: group, topics: [topic], logger: logger),
+            deadLetters: DeadLetterPublisher(producer: producer, consumerGroup: group, logger: logger),
+            handler: DistrictIngress(digest: NationalIDDigest(secret: Self.settings.idDigestKey)), logger: logger)
+    }
+
     func token(_ role: Role, _ scope: Scope = .city, subject: String = "tester") async throws -> String {
         try await authority.issue(AccessClaims(subject: subject, role: role, scope: scope, expires: Date().addingTimeInterval(600), name: "Tester"))
     }

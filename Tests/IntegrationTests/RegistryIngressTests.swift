@@ -50,11 +50,7 @@ extension IntegrationSuite {
                 for message in messages { _ = try await producer.send(message) }
 
                 func consume(group: String, until expected: Int) async throws -> InboxStatistics {
-                    let inbox = InboxConsumer(
-                        database: registry.database,
-                        consumer: try KafkaConsumer(config: try Stack.kafka(), groupID: group, topics: [topic], logger: logger),
-                        deadLetters: DeadLetterPublisher(producer: producer, consumerGroup: group, logger: logger),
-                        handler: DistrictIngress(digest: NationalIDDigest(secret: RegistryHarness.settings.idDigestKey)), logger: logger)
+                    let inbox = try registry.districtInbox(topic: topic, group: group, producer: producer)
                     try await withThrowingTaskGroup(of: Void.self) { tasks in
                         tasks.addTask { try await inbox.run() }
                         try await Stack.eventually(timeout: .seconds(40), "the topic consumed") { inbox.statistics.consumed >= expected }

@@ -1,5 +1,6 @@
 import Contracts
 import Foundation
+import RegistryCore
 
 /// The JSON Schema (draft-07) keywords the district schemas use, so a district's file is checked
 /// against exactly the documents integrators are given (`deploy/schemas/district-inbound`).
@@ -18,8 +19,8 @@ public struct JSONSchema: Sendable {
     }
 
     /// Every violation, each with the JSON path of the value (`parties[0].name`).
-    public func violations(of value: JSONValue) -> [FieldProblem] {
-        var problems: [FieldProblem] = []
+    public func violations(of value: JSONValue) -> [FieldIssue] {
+        var problems: [FieldIssue] = []
         check(value, against: document, path: "", into: &problems)
         return problems
     }
@@ -81,9 +82,9 @@ public struct JSONSchema: Sendable {
         return node
     }
 
-    private func check(_ value: JSONValue, against rawSchema: JSONValue, path: String, into problems: inout [FieldProblem]) {
+    private func check(_ value: JSONValue, against rawSchema: JSONValue, path: String, into problems: inout [FieldIssue]) {
         if case .bool(let allowed) = rawSchema {
-            if !allowed { problems.append(FieldProblem(path, "is not allowed")) }
+            if !allowed { problems.append(FieldIssue(path, "is not allowed")) }
             return
         }
         let schema = rawSchema["$ref"]?.stringValue.flatMap(lookup) ?? rawSchema
@@ -92,19 +93,19 @@ public struct JSONSchema: Sendable {
 
         switch schema["type"] {
         case .string(let name) where !value.schemaTypes.contains(name):
-            problems.append(FieldProblem(field, "must be \(Self.article(name)), got \(Self.describe(value))"))
+            problems.append(FieldIssue(field, "must be \(Self.article(name)), got \(Self.describe(value))"))
             return
         case .array(let names) where value.schemaTypes.isDisjoint(with: names.compactMap(\.stringValue)):
-            problems.append(FieldProblem(field, "must be one of the types \(names.compactMap(\.stringValue).joined(separator: ", "))"))
+            problems.append(FieldIssue(field, "must be one of the types \(names.compactMap(\.stringValue).joined(separator: ", "))"))
             return
         default: break
         }
         if case .array(let allowed) = schema["enum"], !allowed.contains(value) {
             let choices = allowed.map { $0.stringValue ?? "\($0)" }.joined(separator: ", ")
-            problems.append(FieldProblem(field, "must be one of \(choices), got \(Self.describe(value))"))
+            problems.append(FieldIssue(field, "must be one of \(choices), got \(Self.describe(value))"))
         }
         if let constant = schema["const"], constant != value {
-            problems.append(FieldProblem(field, "must be \(Self.describe(constant)), got \(Self.describe(value))"))
+            problems.append(FieldIssue(field, "must be \(Self.describe(constant)), got \(Self.describe(value))"))
         }
 
         switch value {
@@ -113,20 +114,20 @@ public struct JSONSchema: Sendable {
         case .integer, .number:
             let number = value.numeric ?? 0
             if let minimum = schema["minimum"]?.numeric, number < minimum {
-                problems.append(FieldProblem(field, "must be at least \(Self.format(minimum))"))
+                problems.append(FieldIssue(field, "must be at least \(Self.format(minimum))"))
             }
             if let maximum = schema["maximum"]?.numeric, number > maximum {
-                problems.append(FieldProblem(field, "must be at most \(Self.format(maximum))"))
+                problems.append(FieldIssue(field, "must be at most \(Self.format(maximum))"))
             }
         case .array(let items):
             if let minimum = schema["minItems"]?.numeric, Double(items.count) < minimum {
-                problems.append(FieldProblem(field, "must have at least \(Int(minimum)) item(s)"))
+                problems.append(FieldIssue(field, "must have at least \(Int(minimum)) item(s)"))
             }
             if let maximum = schema["maxItems"]?.numeric, Double(items.count) > maximum {
-                problems.append(FieldProblem(field, "must have at most \(Int(maximum)) item(s)"))
+                problems.append(FieldIssue(field, "must have at most \(Int(maximum)) item(s)"))
             }
             if schema["uniqueItems"] == .bool(true), Set(items).count != items.count {
-                problems.append(FieldProblem(field, "must not repeat an item"))
+                problems.append(FieldIssue(field, "must not repeat an item"))
             }
             if let itemSchema = schema["items"] {
                 for (index, item) in items.enumerated() {
@@ -136,7 +137,7 @@ public struct JSONSchema: Sendable {
         case .object(let members):
             if case .array(let required) = schema["required"] {
                 for name in required.compactMap(\.stringValue) where members[name] == nil || members[name] == .null {
-                    problems.append(FieldProblem(Self.join(path, name), "is required"))
+                    problems.append(FieldIssue(Self.join(path, name), "is required"))
                 }
             }
             let declared: [String: JSONValue]
@@ -147,7 +148,7 @@ public struct JSONSchema: Sendable {
                     if member == .null { continue }
                     check(member, against: propertySchema, path: Self.join(path, name), into: &problems)
                 } else if schema["additionalProperties"] == .bool(false) {
-                    problems.append(FieldProblem(Self.join(path, name), "is not a known property"))
+                    problems.append(FieldIssue(Self.join(path, name), "is not a known property"))
                 }
             }
         case .null, .bool:
@@ -159,13 +160,13 @@ public struct JSONSchema: Sendable {
             for part in parts { check(value, against: part, path: path, into: &problems) }
         }
         if case .array(let parts) = schema["anyOf"], !parts.contains(where: { passes(value, $0, path) }) {
-            problems.append(FieldProblem(field, schema["description"]?.stringValue ?? Self.explain(parts) ?? "matches none of the allowed forms"))
+            problems.append(FieldIssue(field, schema["description"]?.stringValue ?? Self.explain(parts) ?? "matches none of the allowed forms"))
         }
         if case .array(let parts) = schema["oneOf"], parts.filter({ passes(value, $0, path) }).count != 1 {
-            problems.append(FieldProblem(field, schema["description"]?.stringValue ?? Self.explain(parts) ?? "must match exactly one of the allowed forms"))
+            problems.append(FieldIssue(field, schema["description"]?.stringValue ?? Self.explain(parts) ?? "must match exactly one of the allowed forms"))
         }
         if let negated = schema["not"], passes(value, negated, path) {
-            problems.append(FieldProblem(field, schema["description"]?.stringValue ?? "has a form that is not allowed"))
+            problems.append(FieldIssue(field, schema["description"]?.stringValue ?? "has a form that is not allowed"))
         }
         if let condition = schema["if"], problems.count == before {
             if passes(value, condition, path) {
@@ -177,31 +178,31 @@ public struct JSONSchema: Sendable {
     }
 
     private func passes(_ value: JSONValue, _ schema: JSONValue, _ path: String) -> Bool {
-        var scratch: [FieldProblem] = []
+        var scratch: [FieldIssue] = []
         check(value, against: schema, path: path, into: &scratch)
         return scratch.isEmpty
     }
 
-    private func checkString(_ text: String, schema: JSONValue, field: String, into problems: inout [FieldProblem]) {
+    private func checkString(_ text: String, schema: JSONValue, field: String, into problems: inout [FieldIssue]) {
         if let minimum = schema["minLength"]?.numeric, Double(text.count) < minimum {
-            problems.append(FieldProblem(field, minimum == 1 ? "must not be empty" : "must have at least \(Int(minimum)) characters"))
+            problems.append(FieldIssue(field, minimum == 1 ? "must not be empty" : "must have at least \(Int(minimum)) characters"))
         }
         if let maximum = schema["maxLength"]?.numeric, Double(text.count) > maximum {
-            problems.append(FieldProblem(field, "must have at most \(Int(maximum)) characters"))
+            problems.append(FieldIssue(field, "must have at most \(Int(maximum)) characters"))
         }
         if let pattern = schema["pattern"]?.stringValue,
             let expression = try? NSRegularExpression(pattern: pattern),
             expression.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) == nil
         {
-            problems.append(FieldProblem(field, "must match \(pattern), got '\(text.prefix(40))'"))
+            problems.append(FieldIssue(field, "must match \(pattern), got '\(text.prefix(40))'"))
         }
         switch schema["format"]?.stringValue {
         case "uuid" where UUID(uuidString: text) == nil:
-            problems.append(FieldProblem(field, "must be a UUID, got '\(text.prefix(40))'"))
+            problems.append(FieldIssue(field, "must be a UUID, got '\(text.prefix(40))'"))
         case "date" where !Self.isDay(text):
-            problems.append(FieldProblem(field, "must be a date written YYYY-MM-DD, got '\(text.prefix(40))'"))
+            problems.append(FieldIssue(field, "must be a date written YYYY-MM-DD, got '\(text.prefix(40))'"))
         case "date-time" where CloudEventKafkaBinding.parseTime(text) == nil:
-            problems.append(FieldProblem(field, "must be an RFC 3339 time with a zone, e.g. 2026-11-23T09:00:00+08:00, got '\(text.prefix(40))'"))
+            problems.append(FieldIssue(field, "must be an RFC 3339 time with a zone, e.g. 2026-11-23T09:00:00+08:00, got '\(text.prefix(40))'"))
         default: break
         }
     }
@@ -241,17 +242,4 @@ public struct JSONSchema: Sendable {
         case .object: "an object"
         }
     }
-}
-
-/// One thing wrong with one field of a record.
-public struct FieldProblem: Sendable, Hashable, CustomStringConvertible {
-    public var field: String
-    public var problem: String
-
-    public init(_ field: String, _ problem: String) {
-        self.field = field
-        self.problem = problem
-    }
-
-    public var description: String { "\(field): \(problem)" }
 }
