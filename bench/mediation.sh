@@ -32,9 +32,17 @@ swift build -c release --product mediation
 schema="bench_mediation_$(date -u +%H%M%S)"
 secret="bench-secret-0123456789abcdef0123456789"
 port="$(free_port)"
-service_pid=""
+# The service starts inside the `{ …; } | tee` block, a subshell: its pid goes through a file so that
+# this trap can stop it too (a service left running would compete with the stages after this one).
+pid_file="$(mktemp)"
 finish() {
-    [[ -n "$service_pid" ]] && kill "$service_pid" 2>/dev/null && wait "$service_pid" 2>/dev/null || true
+    local pid
+    pid="$(cat "$pid_file" 2>/dev/null || true)"
+    if [[ -n "$pid" ]]; then
+        kill "$pid" 2>/dev/null || true
+        while kill -0 "$pid" 2>/dev/null; do sleep 0.2; done
+    fi
+    rm -f "$pid_file"
     bench_sql -c "DROP SCHEMA IF EXISTS $schema CASCADE" >/dev/null 2>&1 || true
     if ((${BENCH_STARTED_STACK:-0})); then "$ROOT/scripts/stack.sh" stop >/dev/null || true; fi
 }
@@ -52,6 +60,7 @@ out="bench/results/${BENCH_STAMP:-$(date -u +%Y-%m-%dT%H%M%SZ)}-mediation"
         KAFKA_CREATE_TOPICS_ON_START=true KAFKA_SESSION_TIMEOUT_MS=6000 KAFKA_HEARTBEAT_INTERVAL_MS=500 \
         DEADLINE_WATCH_INTERVAL_SECONDS=3600 .build/release/mediation >"$out.service.log" 2>&1 &
     service_pid=$!
+    echo "$service_pid" >"$pid_file"
     bench_wait_ready "$port" mediation "$out.service.log"
     token="$(python3 -c 'import sys; sys.path.insert(0, "scripts"); import load_seeds; print(load_seeds.mint_token(sys.argv[1]))' "$secret")"
     before="$(bench_sql -c "SELECT count(*) FROM $schema.dispute_case")"
