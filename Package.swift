@@ -126,7 +126,7 @@ let package = Package(
         .target(name: "VolunteerCore", path: "Services/VolunteerMatching/VolunteerCore", swiftSettings: strict),
         // Purchased services: the tender lifecycle, sealing, the panel draw and the scoring, free of I/O.
         .target(
-            name: "BiddingCore", dependencies: [.product(name: "Crypto", package: "swift-crypto")], path: "Services/Bidding/BiddingCore",
+            name: "BiddingCore", dependencies: ["Contracts", .product(name: "Crypto", package: "swift-crypto")], path: "Services/Bidding/BiddingCore",
             swiftSettings: strict),
     ]
     + service("Registry", library: "RegistryService", executable: "registry", core: ["RegistryCore"])

@@ -130,13 +130,16 @@ extension UUID {
     /// record the services write gets one, hundreds of thousands in a district import.
     public static func random() -> UUID {
         var generator = SystemRandomNumberGenerator()
-        var bytes: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        withUnsafeMutableBytes(of: &bytes) { buffer in
-            buffer.storeBytes(of: generator.next() as UInt64, toByteOffset: 0, as: UInt64.self)
-            buffer.storeBytes(of: generator.next() as UInt64, toByteOffset: 8, as: UInt64.self)
-            buffer[6] = (buffer[6] & 0x0F) | 0x40
-            buffer[8] = (buffer[8] & 0x3F) | 0x80
-        }
-        return UUID(uuid: bytes)
+        return UUID(bytes: withUnsafeBytes(of: (generator.next() as UInt64, generator.next() as UInt64), Array.init), version: 4)
+    }
+
+    /// The first 16 of `bytes` as a UUID of `version` (4 random, 8 our own hashing), with the RFC 9562
+    /// variant bits set.
+    public init(bytes: some Sequence<UInt8>, version: UInt8) {
+        var raw = Array(bytes.prefix(16))
+        raw += Array(repeating: 0, count: 16 - raw.count)
+        raw[6] = (raw[6] & 0x0F) | (version << 4)
+        raw[8] = (raw[8] & 0x3F) | 0x80
+        self.init(uuid: (raw[0], raw[1], raw[2], raw[3], raw[4], raw[5], raw[6], raw[7], raw[8], raw[9], raw[10], raw[11], raw[12], raw[13], raw[14], raw[15]))
     }
 }

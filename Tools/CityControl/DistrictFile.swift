@@ -290,21 +290,18 @@ public struct DistrictFile: Sendable {
             return .failure(Problems(problems: [Self.unknownType(envelope.type)]))
         }
         var problems = schema.violations(of: record).map(\.description)
-        var id = UUID.random()
-        if let given = envelope.id {
-            if let parsed = UUID(uuidString: given) { id = parsed } else { problems.append("id: must be a UUID, got '\(given.prefix(40))'") }
-        } else {
-            id = Self.eventID(district: district, type: type, record: record)
-        }
+        let canonical = record.canonicalData()
+        let id = envelope.id.map { UUID(uuidString: $0) } ?? Self.eventID(district: district, type: type, canonical: canonical)
+        if id == nil, let given = envelope.id { problems.append("id: must be a UUID, got '\(given.prefix(40))'") }
         var time = now()
         if let given = envelope.time {
             if let parsed = CloudEventKafkaBinding.parseTime(given) { time = parsed } else { problems.append("time: must be an RFC 3339 time, got '\(given.prefix(40))'") }
         }
-        guard problems.isEmpty else { return .failure(Problems(problems: problems)) }
+        guard problems.isEmpty, let id else { return .failure(Problems(problems: problems)) }
 
         let data: [UInt8]
         do {
-            let decoded = try EventCoding.decoder.decode(payload, from: record.canonicalData())
+            let decoded = try EventCoding.decoder.decode(payload, from: canonical)
             problems += Self.ruleProblems(decoded, today: time) + scopeProblems(record)
             data = try EventCoding.encode(decoded)
         } catch {
@@ -344,15 +341,11 @@ public struct DistrictFile: Sendable {
 
     /// The same record from the same district always gets the same event id, so a file published twice
     /// (after an interrupted run) is taken once.
-    public static func eventID(district: String, type: EventType, record: JSONValue) -> UUID {
+    static func eventID(district: String, type: EventType, canonical: Data) -> UUID {
         var hasher = SHA256()
         hasher.update(data: Data("\(district)\n\(type.rawValue)\n".utf8))
-        hasher.update(data: record.canonicalData())
-        var bytes = Array(hasher.finalize().prefix(16))
-        bytes[6] = (bytes[6] & 0x0F) | 0x80  // version 8: name-based, our own hash
-        bytes[8] = (bytes[8] & 0x3F) | 0x80  // RFC 9562 variant
-        return UUID(uuid: (bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
-                           bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]))
+        hasher.update(data: canonical)
+        return UUID(bytes: hasher.finalize(), version: 8)
     }
 
     static func unknownType(_ type: String) -> String {

@@ -1,6 +1,5 @@
 import Contracts
 import Foundation
-import RegistryCore
 
 /// The JSON Schema (draft-07) keywords the district schemas use, so a district's file is checked
 /// against exactly the documents integrators are given (`deploy/schemas/district-inbound`).

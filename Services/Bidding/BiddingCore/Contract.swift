@@ -1,3 +1,4 @@
+import Contracts
 import Foundation
 
 /// A milestone as the contract sets it: a deliverable and the share of the price paid for it.

@@ -1,3 +1,4 @@
+import Contracts
 import Foundation
 
 /// Who scores a bid's quality. The panel combines the purchaser, the service recipients and a third

@@ -1,17 +1,5 @@
+import Contracts
 import Foundation
-
-/// One thing wrong with a request, named by its field.
-public struct FieldIssue: Sendable, Hashable, CustomStringConvertible {
-    public var field: String
-    public var problem: String
-
-    public init(_ field: String, _ problem: String) {
-        self.field = field
-        self.problem = problem
-    }
-
-    public var description: String { "\(field): \(problem)" }
-}
 
 /// What is bought (001): care, integration, correction, rehabilitation, legal aid, employment and
 /// psychological counselling.

@@ -1,19 +1,6 @@
 import Contracts
 import Foundation
 
-/// One thing wrong with one field of a record, said so that the sender can fix it.
-public struct FieldIssue: Sendable, Hashable, CustomStringConvertible {
-    public var field: String
-    public var problem: String
-
-    public init(_ field: String, _ problem: String) {
-        self.field = field
-        self.problem = problem
-    }
-
-    public var description: String { "\(field): \(problem)" }
-}
-
 /// A record that breaks the registry's rules; every issue found is listed, not just the first.
 public struct InvalidRecord: Error, Sendable, CustomStringConvertible {
     public var issues: [FieldIssue]
