@@ -14,7 +14,9 @@
 #   4. samples the service's VmRSS every 0.5 s while it is under load and reads VmHWM after;
 #   5. writes bench/results/<UTC time>-http.md and .json and prints the table.
 # Exits non-zero only when something could not run, never for a missed target.
-#   bench/http.sh [--duration S] [--rate R] [--connections C] [--no-build]     (defaults 20, 1000, 50)
+#   bench/http.sh [--duration S] [--rate R] [--connections C] [--only S1,S2] [--no-build]
+#                                                                    (defaults 20, 1000, 50, all four)
+# --only puts only the named services under load (all four still run: the others feed them data).
 # --no-build runs the release binaries already in .build/release (when another build holds the folder).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
@@ -23,15 +25,17 @@ cd "$ROOT"
 duration=20
 rate=1000
 connections=50
+only=""
 build=1
 while (($#)); do
     case "$1" in
         --duration) duration="$2"; shift 2 ;;
         --rate) rate="$2"; shift 2 ;;
         --connections) connections="$2"; shift 2 ;;
+        --only) only="$2"; shift 2 ;;
         --no-build) build=0; shift ;;
         -h | --help) sed -n '2,18p' "$0"; exit 0 ;;
-        *) die "unknown option $1 (use --duration S, --rate R, --connections C, --no-build)" ;;
+        *) die "unknown option $1 (use --duration S, --rate R, --connections C, --only S1,S2, --no-build)" ;;
     esac
 done
 [[ "$duration" =~ ^[1-9][0-9]*$ && "$rate" =~ ^[1-9][0-9]*$ && "$connections" =~ ^[1-9][0-9]*$ ]] ||
@@ -42,6 +46,13 @@ JWT_SECRET=local-dev-secret-change-me-0123456789abcdef
 DIGEST_KEY=local-dev-id-digest-key-change-me-0123456789
 SEALING_KEY=local-dev-bid-sealing-key-change-me-0123456789
 BENCH_SERVICES=(registry mediation volunteer-matching bidding)
+LOADED=("${BENCH_SERVICES[@]}")
+if [[ -n "$only" ]]; then
+    IFS=, read -ra LOADED <<<"$only"
+    for name in "${LOADED[@]}"; do
+        [[ " ${BENCH_SERVICES[*]} " == *" $name "* ]] || die "--only: unknown service $name (one of ${BENCH_SERVICES[*]})"
+    done
+fi
 
 t0="$(now_s)"
 bench_stack_up
@@ -427,7 +438,7 @@ declare -A ENDPOINT=(
 threads=2
 ((connections < threads)) && threads="$connections"
 : >"$work/runs.jsonl"
-for name in "${BENCH_SERVICES[@]}"; do
+for name in "${LOADED[@]}"; do
     pid="${PID[$name]}"
     kill -0 "$pid" 2>/dev/null || { log_tail "$work/$name.log"; die "$name is no longer running"; }
     # VmRSS every 0.5 s while this service is under load (both runs).
@@ -441,7 +452,7 @@ for name in "${BENCH_SERVICES[@]}"; do
     for kind in read write; do
         label="$name-$kind"
         log_step "$label: ${ENDPOINT[$label]}, ${rate}/s target, $connections connections, ${duration} s"
-        BENCH_TOKEN="$token" BENCH_REQUESTS="$work/$label.tsv" BENCH_RATE="$rate" BENCH_CONNECTIONS="$connections" \
+        BENCH_TOKEN="$token" BENCH_REQUESTS="$work/$label.tsv" BENCH_RATE="$rate" BENCH_THREADS="$threads" BENCH_CONNECTIONS="$connections" \
             BENCH_LABEL="$label" wrk -t"$threads" -c"$connections" -d"${duration}s" --timeout 5s -s bench/wrk-paced.lua \
             "http://127.0.0.1:${PORT[$name]}" >"$work/$label.wrk.txt" 2>&1 ||
             { cat "$work/$label.wrk.txt" >&2; die "wrk failed for $label"; }
@@ -494,7 +505,7 @@ lines = [
     f"# HTTP under a paced load, {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC, {cores} cores",
     "",
     f"Release builds on 127.0.0.1, each service on its own schema, PostgreSQL 15 and a private Tansu broker on "
-    f"the same machine as wrk ({connections} connections, 2 threads, {duration} s per row, paced with `delay()`: "
+    f"the same machine as wrk ({connections} connections, 2 threads, {duration} s per row, paced by an open schedule of send slots: "
     f"see bench/wrk-paced.lua). Data loaded through the APIs first: {seeded['places']} places, "
     f"{seeded['households']} households, {seeded['residents']} residents, {seeded['roles']} roles, "
     f"{seeded['organisations']} organisations; {seeded['cases']} cases; {seeded['needs']} needs; "

@@ -4,27 +4,43 @@
 --   BENCH_TOKEN        bearer token (HS256, city-admin)
 --   BENCH_REQUESTS     file of requests, one a line: METHOD<TAB>PATH[<TAB>JSON BODY]; each request picks one at random
 --   BENCH_RATE         target requests/s over all connections (default 1000)
---   BENCH_CONNECTIONS  the -c given to wrk (wrk does not tell the script)
+--   BENCH_THREADS      the -t given to wrk (wrk does not tell the script)
+--   BENCH_CONNECTIONS  the -c given to wrk, copied into the JSON line
 --   BENCH_LABEL        copied into the JSON line
 --
--- Pacing. wrk is closed-loop: a connection sends its next request when the previous answer is in. The
--- delay() hook makes each connection wait C / rate seconds (C connections) after each answer before
--- sending again, so C connections send at most `rate` requests/s in total; the latency of the answers
--- comes on top of the wait, so the achieved rate is C / (C / rate + latency): below the target by the
--- latency's share, and far below it when the service cannot keep up (then it behaves as a closed loop
--- of C connections). That approximates an open arrival rate only while answers are much faster than
--- C / rate; the achieved rate is reported next to the target. Each wait is drawn uniformly from 0.5 to
--- 1.5 times C / rate (same mean), so connections that start together do not stay in lock step and
--- fire in bursts.
+-- Pacing. wrk is closed-loop: a connection sends its next request when the previous answer is in, after
+-- the wait that delay() returns. Each wrk thread keeps a schedule of send slots, one every
+-- threads / rate seconds, so the threads together offer `rate` requests/s. delay() takes the next free
+-- slot and returns how long until it (0 when it is already past), read from a monotonic clock through
+-- LuaJIT's FFI. An answer's latency therefore no longer slows the offered rate as long as some
+-- connection is free when a slot comes: with C connections that holds while latency < C / rate. When
+-- the service cannot keep up, every connection is busy, slots pass unused (they are not made up in a
+-- burst) and the achieved rate falls below the target: it is reported next to it. Latency is measured
+-- by wrk from the moment a request is sent, so waits for a free connection are not in it (what wrk2
+-- calls coordinated omission); a service that keeps up at the target has no such waits.
 --
 -- done() prints one line: {"label", "requests", "duration_s", "achieved_rps", "p50_ms", "p90_ms",
 -- "p99_ms", "max_ms", "mean_ms", "non_2xx", "socket_errors": {connect, read, write, timeout}}.
 
 local token = os.getenv("BENCH_TOKEN") or ""
 local rate = tonumber(os.getenv("BENCH_RATE") or "1000")
+local threads_n = tonumber(os.getenv("BENCH_THREADS") or "1")
 local connections = tonumber(os.getenv("BENCH_CONNECTIONS") or "1")
 local label = os.getenv("BENCH_LABEL") or ""
-local mean_delay_ms = connections / rate * 1000
+local slot_ms = threads_n / rate * 1000
+
+local ffi = require("ffi")
+ffi.cdef([[
+  typedef struct { long tv_sec; long tv_nsec; } bench_timespec;
+  int clock_gettime(int clock_id, bench_timespec *tp);
+]])
+local CLOCK_MONOTONIC = 1
+local timespec = ffi.new("bench_timespec")
+local function now_ms()
+  ffi.C.clock_gettime(CLOCK_MONOTONIC, timespec)
+  return tonumber(timespec.tv_sec) * 1000 + tonumber(timespec.tv_nsec) / 1e6
+end
+local next_slot_ms = nil
 
 local requests = {}
 local threads = {}
@@ -70,7 +86,11 @@ request = function()
 end
 
 delay = function()
-  return mean_delay_ms * (0.5 + math.random())
+  local now = now_ms()
+  if next_slot_ms == nil or next_slot_ms < now then next_slot_ms = now end
+  local wait = next_slot_ms - now
+  next_slot_ms = next_slot_ms + slot_ms
+  return wait
 end
 
 response = function(status, headers, body)

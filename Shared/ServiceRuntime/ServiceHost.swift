@@ -4,6 +4,8 @@ import Hummingbird
 import Kafka
 import Logging
 import Messaging
+import NIOCore
+import NIOPosix
 import ServiceLifecycle
 import Storage
 
@@ -108,6 +110,15 @@ public enum StartupFailure: Error, CustomStringConvertible {
 /// SIGTERM or SIGINT stops intake (HTTP first), lets consumers finish and commit their batch, lets the
 /// relay finish its round, flushes the producer, and exits 0.
 public enum ServiceHost {
+    /// Makes the event loops that carry the service's HTTP and PostgreSQL traffic run its tasks too.
+    /// Otherwise every query's answer hops from an event loop thread to Swift's own pool and back,
+    /// which cost the mediation service more CPU than its own work under load. Blocking librdkafka
+    /// calls stay on their own threads (see `BlockingLane`), so nothing blocks a loop. Call it first
+    /// thing in `main.swift`, on the main thread, before any task starts.
+    public static func runTasksOnEventLoops() {
+        _ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+    }
+
     public static func main(_ descriptor: ServiceDescriptor, settingProblems: [ConfigurationProblem] = []) async -> Never {
         let code = await run(descriptor, environment: ProcessInfo.processInfo.environment, settingProblems: settingProblems)
         exit(code)

@@ -57,6 +57,17 @@ struct MediationHarness: RouterHarness {
             try await Stack.serveRouter(MediationService.descriptor(clock: { clock.now }), schema: schema, secret: secret, database: database) { served in
                 try await body(MediationHarness(database: database, client: served.client, authority: served.authority, clock: clock))
             }
+            // Whatever the test did to cases, the load routing reads must equal the open cases counted.
+            let drift = try await Stack.count(
+                database,
+                """
+                SELECT count(*) FROM (SELECT mediator_role_id AS role_id, count(*) AS open_cases FROM dispute_case
+                                      WHERE mediator_role_id IS NOT NULL AND status IN ('reported', 'accepted', 'assigned', 'in-mediation')
+                                      GROUP BY mediator_role_id) counted
+                FULL JOIN (SELECT role_id, open_cases FROM mediator_load WHERE open_cases > 0) kept USING (role_id)
+                WHERE counted.open_cases IS DISTINCT FROM kept.open_cases
+                """)
+            #expect(drift == 0, "each mediator's kept load equals their open cases")
         }
     }
 

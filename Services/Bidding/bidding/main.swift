@@ -1,3 +1,5 @@
 import BiddingService
+import ServiceRuntime
 
+ServiceHost.runTasksOnEventLoops()
 await BiddingService.main()

@@ -78,6 +78,24 @@ struct CaseRecord: Sendable {
         status, level, held_by, mediator_role_id, agreement_holds, agreement, reported_at, deadline_at
         """
 
+    var snapshot: CaseSnapshot {
+        CaseSnapshot(
+            id: id, category: category.rawValue, severity: severity.rawValue, channel: channel.rawValue, status: state.status.rawValue,
+            level: state.level.rawValue, heldBy: heldBy, location: location, mediatorId: state.mediator, reportedAt: reportedAt,
+            deadlineAt: deadlineAt, specialNeeds: specialNeeds)
+    }
+
+    /// The code of the place that holds the case at `level`.
+    func place(at level: MediationLevel) -> String {
+        switch level {
+        case .community: location.community ?? ""
+        case .street: location.street ?? ""
+        case .district: location.district
+        }
+    }
+}
+
+extension CaseRecord {
     init(row: PostgresRandomAccessRow) throws {
         id = try row["id"].decode(UUID.self)
         category = DisputeCategory(rawValue: try row["category"].decode(String.self)) ?? .other
@@ -98,22 +116,6 @@ struct CaseRecord: Sendable {
         agreement = try row["agreement"].decode(String?.self)
         reportedAt = try row["reported_at"].decode(Date.self)
         deadlineAt = try row["deadline_at"].decode(Date?.self)
-    }
-
-    var snapshot: CaseSnapshot {
-        CaseSnapshot(
-            id: id, category: category.rawValue, severity: severity.rawValue, channel: channel.rawValue, status: state.status.rawValue,
-            level: state.level.rawValue, heldBy: heldBy, location: location, mediatorId: state.mediator, reportedAt: reportedAt,
-            deadlineAt: deadlineAt, specialNeeds: specialNeeds)
-    }
-
-    /// The code of the place that holds the case at `level`.
-    func place(at level: MediationLevel) -> String {
-        switch level {
-        case .community: location.community ?? ""
-        case .street: location.street ?? ""
-        case .district: location.district
-        }
     }
 }
 
@@ -178,34 +180,51 @@ struct CaseStore: Sendable {
         if let before = intake.alreadyBefore {
             throw MediationError.outsideMediation("The matter is already before the \(before); people's mediation does not take it up while it is.")
         }
-        let location = try await grid(intake.grid, within: actor, on: connection)
+        let intakeSite = try await site(of: intake.grid, category: category, severity: severity, within: actor, on: connection)
+        let location = intakeSite.location
         let community = location.community ?? ""
 
+        // The report, its acceptance and its routing are worked out in memory first, then written in two
+        // statements: a case report costs a handful of round trips instead of one per step.
         let id = intake.id ?? UUID.random()
+        let reported = CaseRecord(
+            id: id, category: category, severity: severity, channel: channel, description: description, specialNeeds: intake.specialNeeds ?? [],
+            location: location, state: CaseState(status: .reported, level: .community, community: community, mediator: nil, agreementHolds: nil),
+            heldBy: community, agreement: nil, reportedAt: now, deadlineAt: nil)
+        let rules = RuleBook(store: self, category: category, severity: severity, known: [.community: intakeSite.communityRule], connection: connection)
+        var changes = [CaseChange(record: reported, action: "report", previous: nil, reason: nil, type: MediationEventTypes.reported)]
+        changes.append(try await advance(reported, .accept, reason: nil, now: now, rules: rules))
+        changes += try await routed(changes[changes.count - 1].record, actor: actor.subject, now: now, rules: rules, communityLoads: intakeSite.mediators, on: connection)
+        let final = changes[changes.count - 1].record
+
+        let parties = intake.parties
         let inserted = try await connection.query(
             """
-            INSERT INTO dispute_case (id, category, severity, channel, description, special_needs, grid_code, grid_version, community_code,
-                                      street_code, district_code, status, level, held_by, reported_at, reported_by, source_event_id)
-            VALUES (\(id), \(category.rawValue), \(severity.rawValue), \(channel.rawValue), \(description), \(intake.specialNeeds ?? []),
-                    \(intake.grid), \(location.gridVersion ?? 1), \(community), \(location.street ?? ""), \(location.district), 'reported',
-                    'community', \(community), \(now), \(actor.subject), \(sourceEventID))
-            ON CONFLICT DO NOTHING
-            RETURNING id
+            WITH new_case AS (
+                INSERT INTO dispute_case (id, category, severity, channel, description, special_needs, grid_code, grid_version, community_code,
+                                          street_code, district_code, status, level, held_by, mediator_role_id, reported_at, deadline_at,
+                                          reported_by, source_event_id, updated_at)
+                VALUES (\(id), \(category.rawValue), \(severity.rawValue), \(channel.rawValue), \(description), \(final.specialNeeds),
+                        \(intake.grid), \(location.gridVersion ?? 1), \(final.location.community ?? ""), \(location.street ?? ""), \(location.district),
+                        \(final.state.status.rawValue), \(final.state.level.rawValue), \(final.heldBy), \(final.state.mediator), \(now),
+                        \(final.deadlineAt), \(actor.subject), \(sourceEventID), \(now))
+                ON CONFLICT DO NOTHING
+                RETURNING id),
+            parties AS (
+                INSERT INTO case_party (case_id, position, resident_id, organisation_id, name, contact)
+                SELECT new_case.id, p.position - 1, NULLIF(p.resident_id, '')::uuid, NULLIF(p.organisation_id, '')::uuid, p.name,
+                       NULLIF(p.contact, '')
+                FROM new_case,
+                     unnest(\(parties.map { $0.residentId?.uuidString ?? "" }), \(parties.map { $0.organisationId?.uuidString ?? "" }),
+                            \(parties.map(\.name)), \(parties.map { $0.contact ?? "" })) WITH ORDINALITY
+                     AS p(resident_id, organisation_id, name, contact, position))
+            SELECT id FROM new_case
             """, logger: logger)
         var fresh = false
         for try await _ in inserted { fresh = true }
         guard fresh else { return nil }
-        for (position, party) in intake.parties.enumerated() {
-            try await connection.query(
-                """
-                INSERT INTO case_party (case_id, position, resident_id, organisation_id, name, contact)
-                VALUES (\(id), \(position), \(party.residentId), \(party.organisationId), \(party.name), \(party.contact))
-                """, logger: logger)
-        }
-        guard var reported = try await find(id, lock: true, on: connection) else { throw MediationError.notFound(id) }
-        try await history(reported, action: "report", from: nil, actor: actor.subject, reason: nil, type: MediationEventTypes.reported, now: now, on: connection)
-        reported = try await transition(reported, .accept, actor: actor.subject, reason: nil, now: now, on: connection)
-        return try await route(reported, actor: actor.subject, now: now, on: connection)
+        try await record(changes, actor: actor.subject, now: now, on: connection)
+        return final
     }
 
     /// Applies one action; illegal ones are refused with the hint. Escalations and transfers route again.
@@ -214,11 +233,12 @@ struct CaseStore: Sendable {
         guard actor.scope.covers(PlacePath(district: record.location.district, street: record.location.street, community: record.location.community)) else {
             throw MediationError.notFound(id)
         }
-        var updated = try await transition(record, action, actor: actor.subject, reason: reason, now: now, on: connection)
-        if updated.state.status == .accepted && updated.state.mediator == nil {
-            updated = try await route(updated, actor: actor.subject, now: now, on: connection)
+        let rules = RuleBook(store: self, category: record.category, severity: record.severity, connection: connection)
+        var changes = [try await advance(record, action, reason: reason, now: now, rules: rules)]
+        if changes[0].record.state.status == .accepted && changes[0].record.state.mediator == nil {
+            changes += try await routed(changes[0].record, actor: actor.subject, now: now, rules: rules, on: connection)
         }
-        return updated
+        return try await save(changes, actor: actor.subject, now: now, on: connection)
     }
 
     /// A new category or grid: recorded as a transition with its reason, and routing runs again from
@@ -238,8 +258,13 @@ struct CaseStore: Sendable {
         if reason.trimmingCharacters(in: .whitespaces).isEmpty { problems.append(.init(field: "reason", problem: "say why the case is reclassified")) }
         guard problems.isEmpty, let newCategory else { throw MediationError.invalid(problems) }
         var location = record.location
+        var communityLoads: [MediatorLoad]?
+        let rules = RuleBook(store: self, category: newCategory, severity: record.severity, connection: connection)
         if let grid, grid != record.location.grid {
-            location = try await self.grid(grid, within: actor, on: connection)
+            let site = try await site(of: grid, category: newCategory, severity: record.severity, within: actor, on: connection)
+            location = site.location
+            communityLoads = site.mediators
+            rules.learn(.community, site.communityRule)
         }
         guard newCategory != record.category || location != record.location else { return record }
         var updated = record
@@ -247,65 +272,94 @@ struct CaseStore: Sendable {
         updated.location = location
         updated.state = CaseState(status: .accepted, level: .community, community: location.community ?? "", mediator: nil, agreementHolds: nil)
         updated.heldBy = location.community ?? ""
-        updated.deadlineAt = try await rule(category: newCategory, severity: record.severity, level: .community, on: connection)
-            .deadline(from: record.reportedAt, timeZone: timeZone)
-        try await connection.query(
-            """
-            UPDATE dispute_case SET category = \(newCategory.rawValue), grid_code = \(location.grid ?? ""), grid_version = \(location.gridVersion ?? 1),
-                community_code = \(location.community ?? ""), street_code = \(location.street ?? ""), district_code = \(location.district),
-                status = 'accepted', level = 'community', held_by = \(updated.heldBy), mediator_role_id = NULL, deadline_at = \(updated.deadlineAt),
-                updated_at = \(now)
-            WHERE id = \(id)
-            """, logger: logger)
+        updated.deadlineAt = try await rules.rule(at: .community).deadline(from: record.reportedAt, timeZone: timeZone)
         let change = [
             newCategory != record.category ? "category \(record.category.rawValue) → \(newCategory.rawValue)" : nil,
             location != record.location ? "grid \(record.location.grid ?? "-") → \(location.grid ?? "-")" : nil,
         ].compactMap { $0 }.joined(separator: ", ")
-        try await history(updated, action: "reclassify", from: record, actor: actor.subject, reason: "\(change): \(reason)", type: MediationEventTypes.changed, now: now, on: connection)
-        return try await route(updated, actor: actor.subject, now: now, on: connection)
+        var changes = [CaseChange(record: updated, action: "reclassify", previous: record, reason: "\(change): \(reason)", type: MediationEventTypes.changed)]
+        changes += try await routed(updated, actor: actor.subject, now: now, rules: rules, communityLoads: communityLoads, on: connection)
+        return try await save(changes, actor: actor.subject, now: now, on: connection)
     }
 
-    /// A grid as the registry last drew it, which must lie in the caller's scope.
-    private func grid(_ code: String, within actor: Principal, on connection: PostgresConnection) async throws -> PlaceLocation {
-        var found: PlaceLocation?
-        for try await (version, community, street, district) in try await connection.query(
-            "SELECT version, community_code, street_code, district_code FROM known_place WHERE code = \(code) AND level = 'grid'", logger: logger
-        ).decode((Int, String?, String?, String).self) {
-            found = PlaceLocation(district: district, street: street, community: community, grid: code, gridVersion: version)
+    /// What a case filed on a grid needs to know before anything is written, in one round trip: the grid
+    /// as the registry last drew it (which must lie in the caller's scope), the active mediators of its
+    /// community with their open cases, and the community's deadline rule for the case's kind.
+    private func site(
+        of code: String, category: DisputeCategory, severity: Severity, within actor: Principal, on connection: PostgresConnection
+    ) async throws -> CaseSite {
+        let rows = try await connection.query(
+            """
+            SELECT g.version, g.community_code, g.street_code, g.district_code, m.role_id, COALESCE(l.open_cases, 0)::int8,
+                   r.kind, r.hours, r.late_after_hour
+            FROM known_place g
+            LEFT JOIN mediator m ON m.active AND m.level = 'community' AND m.place_code = g.community_code
+            LEFT JOIN mediator_load l ON l.role_id = m.role_id
+            LEFT JOIN deadline_rule r ON r.category = \(category.rawValue) AND r.severity = \(severity.rawValue) AND r.level = 'community'
+            WHERE g.code = \(code) AND g.level = 'grid'
+            """, logger: logger)
+        var location: PlaceLocation?
+        var mediators: [MediatorLoad] = []
+        var rule = DefaultDeadlines.rule(category: category, severity: severity, level: .community)
+        for try await (version, community, street, district, mediator, load, kind, hours, lateAfter) in rows.decode(
+            (Int, String?, String?, String, UUID?, Int, String?, Int?, Int?).self)
+        {
+            location = PlaceLocation(district: district, street: street, community: community, grid: code, gridVersion: version)
+            if let mediator { mediators.append(MediatorLoad(id: mediator, level: .community, place: community ?? "", openCases: load)) }
+            if let kind, let hours, let lateAfter { rule = DeadlineRule(kind: DeadlineRule.Kind(rawValue: kind) ?? .within, hours: hours, lateAfterHour: lateAfter) }
         }
-        guard let found, found.community != nil else { throw MediationError.unknownGrid(code) }
-        guard actor.scope.covers(PlacePath(district: found.district, street: found.street, community: found.community)) else {
+        guard let location, location.community != nil else { throw MediationError.unknownGrid(code) }
+        guard actor.scope.covers(PlacePath(district: location.district, street: location.street, community: location.community)) else {
             throw MediationError.outOfScope(scope: actor.scope.description, place: "grid \(code)")
         }
-        return found
+        return CaseSite(location: location, mediators: mediators, communityRule: rule)
     }
 
-    /// The least-loaded active mediator at the case's level; none there → the level above.
-    private func route(_ record: CaseRecord, actor: String, now: Date, on connection: PostgresConnection) async throws -> CaseRecord {
+    /// Where routing takes a case, worked out without writing: the least-loaded active mediator at the
+    /// case's level; none there → the level above. `communityLoads` are the community's mediators when
+    /// they were read already.
+    private func routed(
+        _ record: CaseRecord, actor: String, now: Date, rules: RuleBook, communityLoads: [MediatorLoad]? = nil, on connection: PostgresConnection
+    ) async throws -> [CaseChange] {
         var current = record
+        var changes: [CaseChange] = []
         while true {
             let level = current.state.level
             let place = current.place(at: level)
-            let rows = try await connection.query(
-                """
-                SELECT m.role_id, (SELECT count(*) FROM dispute_case c WHERE c.mediator_role_id = m.role_id
-                                   AND c.status IN ('reported', 'accepted', 'assigned', 'in-mediation')) AS load
-                FROM mediator m WHERE m.active AND m.level = \(level.rawValue) AND m.place_code = \(place)
-                """, logger: logger)
-            var loads: [MediatorLoad] = []
-            for try await (id, load) in rows.decode((UUID, Int).self) {
-                loads.append(MediatorLoad(id: id, level: level, place: place, openCases: load))
+            let loads: [MediatorLoad]
+            if level == .community, let communityLoads, place == record.location.community {
+                loads = communityLoads
+            } else {
+                loads = try await mediators(at: level, place: place, on: connection)
             }
             if let mediator = Routing.mediator(level: level, place: place, among: loads) {
-                return try await transition(current, .assign(mediator: mediator), actor: actor, reason: "routed: least loaded at \(level.rawValue) \(place)", now: now, on: connection)
+                changes.append(try await advance(current, .assign(mediator: mediator), reason: "routed: least loaded at \(level.rawValue) \(place)", now: now, rules: rules))
+                return changes
             }
-            guard level.next != nil else { return current }  // nobody at the district either: waits for an assignment by hand
-            current = try await transition(current, .escalate(reason: "no active mediator at \(level.rawValue) \(place)"), actor: actor, reason: "no active mediator at \(level.rawValue) \(place)", now: now, on: connection)
+            guard level.next != nil else { return changes }  // nobody at the district either: waits for an assignment by hand
+            let why = "no active mediator at \(level.rawValue) \(place)"
+            changes.append(try await advance(current, .escalate(reason: why), reason: why, now: now, rules: rules))
+            current = changes[changes.count - 1].record
         }
     }
 
-    /// One transition: state machine, row update, deadline, history row, event.
-    func transition(_ record: CaseRecord, _ action: CaseAction, actor: String, reason: String?, now: Date, on connection: PostgresConnection) async throws -> CaseRecord {
+    /// The active mediators of one committee with their open cases.
+    private func mediators(at level: MediationLevel, place: String, on connection: PostgresConnection) async throws -> [MediatorLoad] {
+        let rows = try await connection.query(
+            """
+            SELECT m.role_id, COALESCE(l.open_cases, 0)::int8
+            FROM mediator m LEFT JOIN mediator_load l ON l.role_id = m.role_id
+            WHERE m.active AND m.level = \(level.rawValue) AND m.place_code = \(place)
+            """, logger: logger)
+        var loads: [MediatorLoad] = []
+        for try await (id, load) in rows.decode((UUID, Int).self) {
+            loads.append(MediatorLoad(id: id, level: level, place: place, openCases: load))
+        }
+        return loads
+    }
+
+    /// One transition worked out in memory: the state machine's answer, who holds the case, its deadline.
+    private func advance(_ record: CaseRecord, _ action: CaseAction, reason: String?, now: Date, rules: RuleBook) async throws -> CaseChange {
         let next: CaseState
         do {
             next = try record.state.applying(action)
@@ -323,18 +377,10 @@ struct CaseStore: Sendable {
         if !next.status.isOpen {
             updated.deadlineAt = nil
         } else if next.level != record.state.level || record.deadlineAt == nil || updated.location.community != record.location.community {
-            let rule = try await rule(category: updated.category, severity: updated.severity, level: next.level, on: connection)
             // The first deadline runs from the report; later ones (escalated, transferred, reopened) from now.
             let start = record.state.status == .reported ? record.reportedAt : now
-            updated.deadlineAt = rule.deadline(from: start, timeZone: timeZone)
+            updated.deadlineAt = try await rules.rule(at: next.level).deadline(from: start, timeZone: timeZone)
         }
-        try await connection.query(
-            """
-            UPDATE dispute_case SET status = \(next.status.rawValue), level = \(next.level.rawValue), held_by = \(updated.heldBy),
-                mediator_role_id = \(next.mediator), agreement_holds = \(next.agreementHolds), agreement = \(updated.agreement),
-                community_code = \(updated.location.community ?? ""), deadline_at = \(updated.deadlineAt), updated_at = \(now)
-            WHERE id = \(record.id)
-            """, logger: logger)
         let type: EventType =
             switch action {
             case .assign: MediationEventTypes.assigned
@@ -344,27 +390,50 @@ struct CaseStore: Sendable {
             case .close: MediationEventTypes.closed
             default: MediationEventTypes.changed
             }
-        try await history(updated, action: action.name, from: record, actor: actor, reason: reason ?? action.reason, type: type, now: now, on: connection)
+        return CaseChange(record: updated, action: action.name, previous: record, reason: reason ?? action.reason, type: type)
+    }
+
+    /// Writes a case's changes: its row as the last change left it, then their history and events.
+    private func save(_ changes: [CaseChange], actor: String, now: Date, on connection: PostgresConnection) async throws -> CaseRecord {
+        guard let updated = changes.last?.record else { preconditionFailure("save needs at least one change") }
+        try await connection.query(
+            """
+            UPDATE dispute_case SET category = \(updated.category.rawValue), grid_code = \(updated.location.grid ?? ""),
+                grid_version = \(updated.location.gridVersion ?? 1), community_code = \(updated.location.community ?? ""),
+                street_code = \(updated.location.street ?? ""), district_code = \(updated.location.district),
+                status = \(updated.state.status.rawValue), level = \(updated.state.level.rawValue), held_by = \(updated.heldBy),
+                mediator_role_id = \(updated.state.mediator), agreement_holds = \(updated.state.agreementHolds), agreement = \(updated.agreement),
+                deadline_at = \(updated.deadlineAt), updated_at = \(now)
+            WHERE id = \(updated.id)
+            """, logger: logger)
+        try await record(changes, actor: actor, now: now, on: connection)
         return updated
     }
 
-    /// The history row and the event of a transition.
-    private func history(
-        _ record: CaseRecord, action: String, from previous: CaseRecord?, actor: String, reason: String?, type: EventType, now: Date,
-        on connection: PostgresConnection
-    ) async throws {
+    /// The history rows and the events of a case's changes: one statement each, however many changes.
+    private func record(_ changes: [CaseChange], actor: String, now: Date, on connection: PostgresConnection) async throws {
         try await connection.query(
             """
             INSERT INTO case_transition (case_id, action, from_status, to_status, from_level, to_level, actor, reason, at)
-            VALUES (\(record.id), \(action), \(previous?.state.status.rawValue), \(record.state.status.rawValue), \(previous?.state.level.rawValue),
-                    \(record.state.level.rawValue), \(actor), \(reason), \(now))
+            SELECT t.case_id, t.action, NULLIF(t.from_status, ''), t.to_status, NULLIF(t.from_level, ''), t.to_level, \(actor),
+                   NULLIF(t.reason, ''), \(now)
+            FROM unnest(\(changes.map(\.record.id))::uuid[], \(changes.map(\.action))::text[],
+                        \(changes.map { $0.previous?.state.status.rawValue ?? "" })::text[], \(changes.map(\.record.state.status.rawValue))::text[],
+                        \(changes.map { $0.previous?.state.level.rawValue ?? "" })::text[], \(changes.map(\.record.state.level.rawValue))::text[],
+                        \(changes.map { $0.reason ?? "" })::text[]) WITH ORDINALITY
+                 AS t(case_id, action, from_status, to_status, from_level, to_level, reason, position)
+            ORDER BY t.position
             """, logger: logger)
-        let key = record.id.uuidString.lowercased()
-        let event = CloudEvent(
-            source: "/mediation", type: type, subject: key, time: now,
-            data: try EventCoding.encode(CaseTransitioned(case: record.snapshot, action: action, actor: actor, reason: reason)))
-        try await Outbox.append([OutboxEntry(topic: Topic.mediationEvents.name, key: key, event: event)], on: connection, logger: logger)
-        Counter(label: "mediation_case_transitions_total", dimensions: [("action", action), ("level", record.state.level.rawValue)]).increment()
+        var entries: [OutboxEntry] = []
+        for change in changes {
+            let key = change.record.id.uuidString.lowercased()
+            let event = CloudEvent(
+                source: "/mediation", type: change.type, subject: key, time: now,
+                data: try EventCoding.encode(CaseTransitioned(case: change.record.snapshot, action: change.action, actor: actor, reason: change.reason)))
+            entries.append(OutboxEntry(topic: Topic.mediationEvents.name, key: key, event: event))
+            Counter(label: "mediation_case_transitions_total", dimensions: [("action", change.action), ("level", change.record.state.level.rawValue)]).increment()
+        }
+        try await Outbox.append(entries, on: connection, logger: logger)
     }
 
     func rule(category: DisputeCategory, severity: Severity, level: MediationLevel, on connection: PostgresConnection) async throws -> DeadlineRule {
@@ -377,6 +446,48 @@ struct CaseStore: Sendable {
             return DeadlineRule(kind: DeadlineRule.Kind(rawValue: kind) ?? .within, hours: hours, lateAfterHour: lateAfter)
         }
         return DefaultDeadlines.rule(category: category, severity: severity, level: level)
+    }
+}
+
+/// One recorded step of a case: the case after it, and what its history row and event say.
+struct CaseChange: Sendable {
+    var record: CaseRecord
+    var action: String
+    var previous: CaseRecord?
+    var reason: String?
+    var type: EventType
+}
+
+/// A grid a case is filed on, with what routing and the first deadline need from its community.
+struct CaseSite: Sendable {
+    var location: PlaceLocation
+    var mediators: [MediatorLoad]
+    var communityRule: DeadlineRule
+}
+
+/// The deadline rules of one kind of case, each level read at most once per request.
+final class RuleBook {
+    private let store: CaseStore
+    private let category: DisputeCategory
+    private let severity: Severity
+    private let connection: PostgresConnection
+    private var known: [MediationLevel: DeadlineRule]
+
+    init(store: CaseStore, category: DisputeCategory, severity: Severity, known: [MediationLevel: DeadlineRule] = [:], connection: PostgresConnection) {
+        self.store = store
+        self.category = category
+        self.severity = severity
+        self.known = known
+        self.connection = connection
+    }
+
+    func learn(_ level: MediationLevel, _ rule: DeadlineRule) { known[level] = rule }
+
+    func rule(at level: MediationLevel) async throws -> DeadlineRule {
+        if let rule = known[level] { return rule }
+        let rule = try await store.rule(category: category, severity: severity, level: level, on: connection)
+        known[level] = rule
+        return rule
     }
 }
 

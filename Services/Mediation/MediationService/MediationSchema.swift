@@ -158,6 +158,48 @@ enum MediationSchema {
                 CREATE INDEX dispute_case_open_by_mediator ON dispute_case (mediator_role_id)
                     WHERE status IN ('reported', 'accepted', 'assigned', 'in-mediation');
                 """),
+        Migration(
+            version: "2005_mediation_mediator_load",
+            sql: """
+                -- Each mediator's open cases, kept by a trigger on every write to a case (the API's, the
+                -- district's and the deadline watcher's alike). Routing reads one row per mediator here
+                -- instead of counting their cases at every report, which cost more than the report itself
+                -- once mediators held a few thousand cases.
+                CREATE TABLE mediator_load (
+                    role_id     uuid PRIMARY KEY,
+                    open_cases  integer NOT NULL CHECK (open_cases >= 0)
+                );
+                INSERT INTO mediator_load (role_id, open_cases)
+                SELECT mediator_role_id, count(*) FROM dispute_case
+                WHERE mediator_role_id IS NOT NULL AND status IN ('reported', 'accepted', 'assigned', 'in-mediation')
+                GROUP BY mediator_role_id;
+
+                CREATE FUNCTION dispute_case_keeps_mediator_load() RETURNS trigger LANGUAGE plpgsql AS $$
+                DECLARE
+                    was_open boolean := TG_OP = 'UPDATE' AND OLD.mediator_role_id IS NOT NULL
+                                        AND OLD.status IN ('reported', 'accepted', 'assigned', 'in-mediation');
+                    is_open  boolean := NEW.mediator_role_id IS NOT NULL
+                                        AND NEW.status IN ('reported', 'accepted', 'assigned', 'in-mediation');
+                BEGIN
+                    IF was_open AND is_open AND OLD.mediator_role_id = NEW.mediator_role_id THEN
+                        RETURN NULL;
+                    END IF;
+                    IF was_open THEN
+                        UPDATE mediator_load SET open_cases = open_cases - 1 WHERE role_id = OLD.mediator_role_id;
+                    END IF;
+                    IF is_open THEN
+                        INSERT INTO mediator_load (role_id, open_cases) VALUES (NEW.mediator_role_id, 1)
+                        ON CONFLICT (role_id) DO UPDATE SET open_cases = mediator_load.open_cases + 1;
+                    END IF;
+                    RETURN NULL;
+                END $$;
+                -- Deferred to the commit: a mediator's row is then locked only while the commit is
+                -- flushed, not for the whole transaction, so reports routed to the same mediator do not
+                -- queue behind each other's statements.
+                CREATE CONSTRAINT TRIGGER dispute_case_mediator_load AFTER INSERT OR UPDATE OF mediator_role_id, status ON dispute_case
+                    DEFERRABLE INITIALLY DEFERRED
+                    FOR EACH ROW EXECUTE FUNCTION dispute_case_keeps_mediator_load();
+                """),
     ]
 
     /// The city's starting deadlines as SQL rows; operators change them in the table afterwards.

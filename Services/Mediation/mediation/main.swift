@@ -1,3 +1,5 @@
 import MediationService
+import ServiceRuntime
 
+ServiceHost.runTasksOnEventLoops()
 await MediationService.main()

@@ -1,3 +1,5 @@
 import RegistryService
+import ServiceRuntime
 
+ServiceHost.runTasksOnEventLoops()
 await RegistryService.main()

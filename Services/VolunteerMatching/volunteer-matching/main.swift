@@ -1,3 +1,5 @@
 import VolunteerMatchingService
+import ServiceRuntime
 
+ServiceHost.runTasksOnEventLoops()
 await VolunteerMatchingService.main()
