@@ -182,11 +182,10 @@ let package = Package(
         // Relay and consumer throughput against the real stack; `bench/run.sh` runs it.
         .executableTarget(
             name: "messaging-bench",
-            dependencies: ["DrillKit", "Messaging", "Kafka", "Storage", "Contracts"],
+            dependencies: ["DrillKit", "Messaging", "Kafka", "Storage", "Contracts", "ServiceRuntime"],
             path: "bench/MessagingBench",
             swiftSettings: strict
         ),
-        // The registry issue's measurement: a district's households and residents through `district.inbound`, the
         // A district's bulk import through the registry, end to end, beside COPY; `bench/registry-ingress.sh` runs it.
         .executableTarget(
             name: "registry-ingress-bench",

@@ -62,7 +62,7 @@ def main(stamp):
     if messaging:
         naive = baseline(messaging_baselines, "naive consumer")
         produce = baseline(messaging_baselines, "kcat produce")
-        row("messaging", "relay: outbox → Kafka, acknowledged and marked sent", round(messaging["relay_rows_per_s"]), "rows/s",
+        row("messaging", "relay: outbox → Kafka, acknowledged and deleted", round(messaging["relay_rows_per_s"]), "rows/s",
             f"kcat produce {produce:,.0f}/s" if produce else "", f"{messaging['relay_rows_per_s'] / produce:.0%}" if produce else "")
         row("messaging", "consumer: Kafka → inbox + apply", round(messaging["consumer_events_per_s"]), "events/s",
             f"naive consumer {naive:,.0f}/s" if naive else "", f"{messaging['consumer_events_per_s'] / naive:.0f}×" if naive else "")

@@ -37,5 +37,13 @@ public enum MessagingSchema {
                     processed_at timestamptz NOT NULL DEFAULT clock_timestamp()
                 );
                 """),
+        Migration(
+            version: "0001_messaging_outbox_rows_leave_when_sent",
+            sql: """
+                -- The relay now deletes what the broker acknowledged instead of marking it; sent_at stays
+                -- NULL, so the unsent indexes keep their meaning.
+                DELETE FROM outbox WHERE sent_at IS NOT NULL;
+                DROP INDEX outbox_sent;
+                """),
     ]
 }

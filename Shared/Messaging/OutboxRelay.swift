@@ -6,12 +6,13 @@ import Metrics
 import PostgresNIO
 import ServiceLifecycle
 import Storage
+import Synchronization
 
-/// Publishes outbox rows to Kafka in per-key order and marks them sent once the broker acknowledged.
+/// Publishes outbox rows to Kafka in per-key order and deletes them once the broker acknowledged.
 ///
 /// Replicas coordinate through PostgreSQL: in each round a relay takes transaction-scoped advisory
 /// locks on the lanes (key hashes) that have pending rows and are free, publishes those lanes' oldest
-/// rows in position order, marks them sent and commits, which releases the locks. A lane is never
+/// rows in position order, deletes them and commits, which releases the locks. A lane is never
 /// published by two relays at once, so one key's events reach Kafka in the order they were written.
 /// A crash between publish and mark re-sends the rows (at-least-once); consumers' inboxes drop the
 /// repeats.
@@ -22,8 +23,6 @@ public final class OutboxRelay: Service, Sendable {
         /// so an idle relay does not keep PostgreSQL busy.
         public var idleInterval: Duration = .milliseconds(10)
         public var maxIdleInterval: Duration = .milliseconds(200)
-        /// Sent rows are kept this long for inspection, then deleted.
-        public var retention: Duration = .seconds(24 * 3600)
         public var backlogSampleInterval: Duration = .seconds(5)
         /// How long a round in flight may still run once graceful shutdown began; then it is cancelled
         /// and its rows, published or not, stay unsent for the next relay.
@@ -48,6 +47,11 @@ public final class OutboxRelay: Service, Sendable {
     private let backlog: Gauge
     private let oldestAge: Gauge
     private let roundTimer: Metrics.Timer
+    private let publishedRows = Mutex(0)
+
+    /// Rows this relay published and deleted since it started (drills and benchmarks read it; the
+    /// metric is `outbox_published_total`).
+    public var publishedCount: Int { publishedRows.withLock { $0 } }
 
     public init(database: Database, producer: KafkaProducer, configuration: Configuration = .init(), logger: Logger) {
         self.database = database
@@ -68,17 +72,12 @@ public final class OutboxRelay: Service, Sendable {
         logger.info("outbox relay started", metadata: ["db.schema": "\(database.schema)"])
         let clock = ContinuousClock()
         var nextSample = clock.now
-        var nextCleanup = clock.now
         var failures = 0
         var idle = configuration.idleInterval
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             if clock.now >= nextSample {
                 _ = try? await BoundedWait.limit(to: .seconds(10), graceAfterShutdown: .seconds(1)) { await self.sampleBacklog() }
                 nextSample = clock.now.advanced(by: configuration.backlogSampleInterval)
-            }
-            if clock.now >= nextCleanup {
-                _ = try? await BoundedWait.limit(to: .seconds(60), graceAfterShutdown: .seconds(1)) { await self.deleteOldSentRows() }
-                nextCleanup = clock.now.advanced(by: .seconds(600))
             }
             do {
                 let outcome = try await BoundedWait.limit(to: configuration.roundTimeout, graceAfterShutdown: configuration.shutdownGrace) {
@@ -116,7 +115,7 @@ public final class OutboxRelay: Service, Sendable {
         public var failed: Int
     }
 
-    /// One round: lock free lanes with pending rows, publish a batch from them in order, mark it sent.
+    /// One round: lock free lanes with pending rows, publish a batch from them in order, delete it.
     public func relayOnce() async throws -> RoundOutcome {
         let start = ContinuousClock.now
         defer { roundTimer.record(duration: ContinuousClock.now - start) }
@@ -127,7 +126,7 @@ public final class OutboxRelay: Service, Sendable {
         let afterPublish = configuration.afterPublish
         let outcome = try await database.transaction { connection -> RoundOutcome in
             // Lock first, read second: each statement of READ COMMITTED sees what committed before it
-            // began, so reading in a later statement sees the marks of whoever held the lane before us.
+            // began, so reading in a later statement sees the deletions of whoever held the lane before us.
             // Trying all lanes is 64 cheap lock calls; asking which lanes have rows would scan the backlog.
             var lanes: [Int32] = []
             let locked = try await connection.query(
@@ -182,11 +181,16 @@ public final class OutboxRelay: Service, Sendable {
                 }
             }
             if !sent.isEmpty {
-                try await connection.query("UPDATE outbox SET sent_at = clock_timestamp() WHERE position = ANY(\(sent)::int8[])", logger: logger)
+                // Deleted, not marked: a mark rewrote every row and its index entries a second time,
+                // which made the relay the largest share of PostgreSQL's work on an import.
+                try await connection.query("DELETE FROM outbox WHERE position = ANY(\(sent)::int8[])", logger: logger)
             }
             return RoundOutcome(published: sent.count, failed: failures)
         }
-        if outcome.published > 0 { published.increment(by: outcome.published) }
+        if outcome.published > 0 {
+            published.increment(by: outcome.published)
+            publishedRows.withLock { $0 += outcome.published }
+        }
         if outcome.failed > 0 { failed.increment(by: outcome.failed) }
         return outcome
     }
@@ -214,19 +218,6 @@ public final class OutboxRelay: Service, Sendable {
             oldestAge.record(snapshot.oldestAgeSeconds)
         } catch {
             logger.warning("outbox backlog not sampled", metadata: ["error": "\(String(reflecting: error))"])
-        }
-    }
-
-    private func deleteOldSentRows() async {
-        let seconds = Double(configuration.retention.components.seconds)
-        let logger = logger
-        do {
-            _ = try await database.withConnection { connection in
-                try await connection.query(
-                    "DELETE FROM outbox WHERE sent_at < clock_timestamp() - make_interval(secs => \(seconds))", logger: logger)
-            }
-        } catch {
-            logger.warning("old outbox rows not deleted", metadata: ["error": "\(String(reflecting: error))"])
         }
     }
 }

@@ -206,12 +206,17 @@ struct NeedStore: Sendable {
         guard let grid = intake.grid ?? served?.grid else {
             throw VolunteerError.invalid([.init(field: "grid", problem: "name the grid where the service is given (the household's is not known)")])
         }
-        let location = try await gridLocation(grid, on: connection)
+        let location: PlaceLocation
+        if grid == served?.grid, let home = served?.location {
+            location = home
+        } else {
+            location = try await gridLocation(grid, on: connection)
+        }
         let place = PlacePath(district: location.district, street: location.street, community: location.community)
         guard actor.scope.covers(place) else { throw VolunteerError.outOfScope(scope: actor.scope.description, place: "grid \(grid)") }
         // The household's address becomes the need's contact: it must be the reporter's to give.
-        if let home = served?.grid, home != grid, let homeLocation = try? await gridLocation(home, on: connection),
-            !actor.scope.covers(PlacePath(district: homeLocation.district, street: homeLocation.street, community: homeLocation.community))
+        if let home = served?.location, home.grid != grid,
+            !actor.scope.covers(PlacePath(district: home.district, street: home.street, community: home.community))
         {
             throw VolunteerError.outOfScope(scope: actor.scope.description, place: "the household served")
         }
@@ -228,11 +233,9 @@ struct NeedStore: Sendable {
                     \(urgency.rawValue), 'open', \(intake.contact?.name), \(intake.contact?.phone), \(intake.contact?.address ?? served?.address),
                     \(intake.notes), \(actor.subject), \(sourceEventID), \(now))
             ON CONFLICT DO NOTHING
-            RETURNING id
+            RETURNING \(unescaped: NeedRecord.columns)
             """, logger: logger)
-        var fresh = false
-        for try await _ in inserted { fresh = true }
-        guard fresh, let record = try await NeedRecord.find(id, on: connection, logger: logger) else { return nil }
+        guard let record = try await inserted.collect(NeedRecord.init).first else { return nil }
         try await record.publish(VolunteerEventTypes.needOpened, reason: nil, now: now, on: connection, logger: logger)
         logger.info("need opened", metadata: ["aggregate.id": "\(id)", "kind": "\(kind.rawValue)", "grid": "\(grid)"])
         return record
@@ -280,19 +283,32 @@ struct NeedStore: Sendable {
         return DateComponents(year: year, month: month, day: day)
     }
 
-    /// The household's (or the resident's) place and address, when the registry has published them.
-    private func servedPlace(of intake: NeedIntake, on connection: PostgresConnection) async throws -> (grid: String?, address: String?)? {
+    /// The household's (or the resident's) grid, where that grid lies, and the address, when the
+    /// registry has published them; one query.
+    private func servedPlace(of intake: NeedIntake, on connection: PostgresConnection) async throws -> ServedPlace? {
         if let household = intake.householdId {
-            let rows = try await connection.query("SELECT grid_code, address FROM known_household WHERE id = \(household)", logger: logger)
-            for try await (grid, address) in rows.decode((String?, String).self) { return (grid, address) }
+            let rows = try await connection.query(
+                """
+                SELECT h.grid_code, h.address, g.district_code, g.street_code, g.community_code
+                FROM known_household h LEFT JOIN known_place g ON g.code = h.grid_code AND g.level = 'grid'
+                WHERE h.id = \(household)
+                """, logger: logger)
+            for try await (grid, address, district, street, community) in rows.decode((String?, String, String?, String?, String?).self) {
+                return ServedPlace(grid: grid, address: address, district: district, street: street, community: community)
+            }
             throw VolunteerError.unknownReference(field: "householdId", detail: "Household \(household.uuidString.lowercased()) is not known (the registry has not published it)")
         }
         if let resident = intake.residentId {
             let rows = try await connection.query(
                 """
-                SELECT r.grid_code, h.address FROM known_resident r LEFT JOIN known_household h ON h.id = r.household_id WHERE r.id = \(resident)
+                SELECT r.grid_code, h.address, g.district_code, g.street_code, g.community_code
+                FROM known_resident r LEFT JOIN known_household h ON h.id = r.household_id
+                     LEFT JOIN known_place g ON g.code = r.grid_code AND g.level = 'grid'
+                WHERE r.id = \(resident)
                 """, logger: logger)
-            for try await (grid, address) in rows.decode((String?, String?).self) { return (grid, address) }
+            for try await (grid, address, district, street, community) in rows.decode((String?, String?, String?, String?, String?).self) {
+                return ServedPlace(grid: grid, address: address, district: district, street: street, community: community)
+            }
             throw VolunteerError.unknownReference(field: "residentId", detail: "Resident \(resident.uuidString.lowercased()) is not known (the registry has not published them)")
         }
         return nil
@@ -308,13 +324,35 @@ struct NeedStore: Sendable {
     }
 }
 
+/// Where the household or resident a need serves lives.
+struct ServedPlace: Sendable {
+    var grid: String?
+    var address: String?
+    /// The grid's place, when the grid is known.
+    var location: PlaceLocation?
+
+    init(grid: String?, address: String?, district: String?, street: String?, community: String?) {
+        self.grid = grid
+        self.address = address
+        location = district.map { PlaceLocation(district: $0, street: street, community: community, grid: grid) }
+    }
+}
+
 /// Appends an event to `volunteer.events` through the outbox.
 enum VolunteerEvents {
     static func append<Payload: Encodable>(
         _ type: EventType, key: UUID, _ payload: Payload, now: Date, on connection: PostgresConnection, logger: Logger
     ) async throws {
+        try await Outbox.append([try entry(type, key: key, payload, now: now)], on: connection, logger: logger)
+    }
+
+    static func append(_ entries: [OutboxEntry], on connection: PostgresConnection, logger: Logger) async throws {
+        try await Outbox.append(entries, on: connection, logger: logger)
+    }
+
+    static func entry<Payload: Encodable>(_ type: EventType, key: UUID, _ payload: Payload, now: Date) throws -> OutboxEntry {
         let subject = key.uuidString.lowercased()
         let event = CloudEvent(source: "/volunteer-matching", type: type, subject: subject, time: now, data: try EventCoding.encode(payload))
-        try await Outbox.append([OutboxEntry(topic: Topic.volunteerEvents.name, key: subject, event: event)], on: connection, logger: logger)
+        return OutboxEntry(topic: Topic.volunteerEvents.name, key: subject, event: event)
     }
 }

@@ -45,10 +45,7 @@ struct OfferDesk: Sendable {
     /// three per seat, by urgency). Candidates come from the index and are checked again here.
     @discardableResult
     func dispatch(need id: UUID, directory: VolunteerDirectory, now: Date, on connection: PostgresConnection) async throws -> [OfferSnapshot] {
-        // Once the service has begun, nobody new is asked: a late volunteer helps no one.
-        guard let need = try await NeedRecord.find(id, lock: true, on: connection, logger: logger), need.status == "open",
-            need.windows[0].start > now
-        else { return [] }
+        guard let need = try await NeedRecord.find(id, lock: true, on: connection, logger: logger) else { return [] }
         var asked: Set<UUID> = []
         var pending = 0, lastRank = 0
         for try await (volunteer, status, rank) in try await connection.query(
@@ -58,6 +55,21 @@ struct OfferDesk: Sendable {
             if status == "pending" { pending += 1 }
             lastRank = max(lastRank, rank)
         }
+        return try await ask(for: need, asked: asked, pending: pending, lastRank: lastRank, directory: directory, now: now, on: connection)
+    }
+
+    /// The first offers of a need recorded in this same transaction: its row is ours already and
+    /// nobody has been asked yet, so neither is read again.
+    func dispatchNew(_ need: NeedRecord, directory: VolunteerDirectory, now: Date, on connection: PostgresConnection) async throws -> [OfferSnapshot] {
+        try await ask(for: need, asked: [], pending: 0, lastRank: 0, directory: directory, now: now, on: connection)
+    }
+
+    private func ask(
+        for need: NeedRecord, asked: Set<UUID>, pending: Int, lastRank: Int, directory: VolunteerDirectory, now: Date, on connection: PostgresConnection
+    ) async throws -> [OfferSnapshot] {
+        // Once the service has begun, nobody new is asked: a late volunteer helps no one.
+        guard need.status == "open", need.windows[0].start > now else { return [] }
+        let id = need.id
         let wanted = (need.volunteers - need.confirmed) * need.urgency.offersPerSeat - pending
         guard wanted > 0 else { return [] }
         // A few spare candidates: some may have been booked or paused since the index last looked.
@@ -69,33 +81,41 @@ struct OfferDesk: Sendable {
         }
         if matches.isEmpty { Counter(label: "volunteer_matching_needs_without_candidates_total").increment() }
         var free: Set<UUID> = []
-        for try await volunteer in try await connection.query(
-            """
-            SELECT v.role_id FROM volunteer v
-            WHERE v.role_id = ANY(\(matches.map(\.volunteer))) AND v.active AND NOT v.paused
-              AND NOT EXISTS (
-                SELECT 1 FROM assignment_window w, unnest(\(need.windows.map(\.start))::timestamptz[], \(need.windows.map(\.end))::timestamptz[]) AS n(s, e)
-                WHERE w.volunteer_id = v.role_id AND w.held AND w.starts_at < n.e AND n.s < w.ends_at)
-            """, logger: logger
-        ).decode(UUID.self) { free.insert(volunteer) }
+        if !matches.isEmpty {
+            for try await volunteer in try await connection.query(
+                """
+                SELECT v.role_id FROM volunteer v
+                WHERE v.role_id = ANY(\(matches.map(\.volunteer))) AND v.active AND NOT v.paused
+                  AND NOT EXISTS (
+                    SELECT 1 FROM assignment_window w, unnest(\(need.windows.map(\.start))::timestamptz[], \(need.windows.map(\.end))::timestamptz[]) AS n(s, e)
+                    WHERE w.volunteer_id = v.role_id AND w.held AND w.starts_at < n.e AND n.s < w.ends_at)
+                """, logger: logger
+            ).decode(UUID.self) { free.insert(volunteer) }
+        }
 
         let lifetime = need.urgency.offerLifetime
         // An answer is no use after the service has started.
         let expiresAt = min(now.addingTimeInterval(lifetime), max(need.windows[0].start, now.addingTimeInterval(300)))
         var made: [OfferSnapshot] = []
         for match in matches where free.contains(match.volunteer) && made.count < wanted {
-            let parts = ScoreParts(match.score)
-            let offer = OfferSnapshot(
-                id: UUID.random(), needId: id, volunteerId: match.volunteer, status: "pending", rank: lastRank + made.count + 1, score: parts, offeredAt: now,
-                expiresAt: expiresAt, answeredAt: nil, reason: nil)
+            made.append(
+                OfferSnapshot(
+                    id: UUID.random(), needId: id, volunteerId: match.volunteer, status: "pending", rank: lastRank + made.count + 1,
+                    score: ScoreParts(match.score), offeredAt: now, expiresAt: expiresAt, answeredAt: nil, reason: nil))
+        }
+        if !made.isEmpty {
+            // All of a round's offers in one statement, and their events in one more.
+            let scores = try made.map { String(decoding: try EventCoding.encode($0.score), as: UTF8.self) }
             try await connection.query(
                 """
                 INSERT INTO offer (id, need_id, volunteer_id, status, rank, score, offered_at, expires_at)
-                VALUES (\(offer.id), \(id), \(offer.volunteerId), 'pending', \(offer.rank), \(String(decoding: try EventCoding.encode(parts), as: UTF8.self))::jsonb,
-                        \(now), \(expiresAt))
+                SELECT o.id, \(id), o.volunteer_id, 'pending', o.rank, o.score::jsonb, \(now), \(expiresAt)
+                FROM unnest(\(made.map(\.id))::uuid[], \(made.map(\.volunteerId))::uuid[], \(made.map(\.rank))::int8[], \(scores)::text[])
+                     AS o(id, volunteer_id, rank, score)
                 """, logger: logger)
-            try await publish(VolunteerEventTypes.offerMade, offer, now: now, on: connection)
-            made.append(offer)
+            try await VolunteerEvents.append(
+                try made.map { try VolunteerEvents.entry(VolunteerEventTypes.offerMade, key: $0.volunteerId, OfferChanged(offer: $0), now: now) },
+                on: connection, logger: logger)
         }
         if made.count < wanted {
             // Too few candidates now; look again later rather than every round.

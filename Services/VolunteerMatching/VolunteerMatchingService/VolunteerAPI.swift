@@ -77,7 +77,7 @@ struct VolunteerAPI: Sendable {
                 throw ProblemDetails.conflict("This need was recorded already.")
             }
             // The first offers go out with the need, so the reporter sees who is being asked.
-            let offers = try await desk.dispatch(need: record.id, directory: directory, now: now, on: connection)
+            let offers = try await desk.dispatchNew(record, directory: directory, now: now, on: connection)
             return try APIResult(.created, NeedCreated(need: record.snapshot, offers: offers))
         }
     }
