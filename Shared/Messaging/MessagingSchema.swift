@@ -41,9 +41,11 @@ public enum MessagingSchema {
             version: "0001_messaging_outbox_rows_leave_when_sent",
             sql: """
                 -- The relay now deletes what the broker acknowledged instead of marking it; sent_at stays
-                -- NULL, so the unsent indexes keep their meaning.
+                -- NULL. Every row left is unsent, so the primary key orders the backlog by itself and
+                -- the partial index on unsent positions would only be a second copy of it.
                 DELETE FROM outbox WHERE sent_at IS NOT NULL;
                 DROP INDEX outbox_sent;
+                DROP INDEX outbox_unsent;
                 """),
     ]
 }

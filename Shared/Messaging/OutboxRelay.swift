@@ -137,7 +137,7 @@ public final class OutboxRelay: Service, Sendable {
 
             var rows: [(position: Int64, message: OutgoingMessage)] = []
             // Holding every lane (the usual case with one relay) needs no lane filter, and without one
-            // the oldest rows come straight off the unsent-position index instead of a sort.
+            // the oldest rows come straight off the primary key instead of a sort.
             let columns = "position, event_id, topic, message_key, event_type, source, subject, occurred_at, payload::text"
             let pending =
                 lanes.count == Int(Outbox.laneCount)

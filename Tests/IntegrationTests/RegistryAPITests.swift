@@ -240,6 +240,13 @@ extension IntegrationSuite {
                 #expect(changed.status == .unprocessableContent)
                 #expect(try await registry.count("SELECT count(*) FROM household") == 1)
 
+                // The same id created again (no key): refused, and neither the row nor an event changes.
+                let id = try #require(first.json["id"] as? String)
+                let taken = try await registry.call(.post, "/api/v1/households", token: admin, body: ["id": id, "buildingCode": "D1-B", "address": "Unit 909"])
+                #expect(taken.status == .conflict, "\(taken.body)")
+                #expect(try await registry.count("SELECT count(*) FROM household WHERE address = 'Unit 202'") == 1)
+                #expect(try await registry.count("SELECT count(*) FROM outbox WHERE event_type = 'registry.household.registered.v1'") == 1)
+
                 for _ in 0..<4 { _ = try await registry.createHousehold(building: "D1-B") }
                 var seen: [String] = []
                 var cursor: String?

@@ -17,6 +17,11 @@ enum WriteMode: Sendable {
     case update
 }
 
+/// A household inserted by someone else between the look and the write.
+struct HouseholdRace: Error, CustomStringConvertible {
+    var description: String { "a household was registered concurrently; the write is retried" }
+}
+
 /// What one record's write came to.
 enum WriteOutcome<Snapshot: Sendable>: Sendable {
     case created(Snapshot)
@@ -81,7 +86,8 @@ struct HouseholdStore: Sendable {
         on connection: PostgresConnection
     ) async throws -> [Result<WriteOutcome<HouseholdSnapshot>, RegistryError>] {
         let buildings = try await PlaceStore(logger: logger).find(codes: records.map(\.buildingCode), on: connection)
-        let existing = try await find(ids: records.map(\.id), lock: true, on: connection)
+        // A create needs no look first: the insert itself finds an id that is taken (below).
+        let existing = mode == .create ? [:] : try await find(ids: records.map(\.id), lock: true, on: connection)
         var results: [Result<WriteOutcome<HouseholdSnapshot>, RegistryError>] = []
         var inserts: [HouseholdRecord] = [], updates: [HouseholdRecord] = [], moves: [(HouseholdRecord, from: PathColumns)] = []
         for facts in records {
@@ -116,7 +122,17 @@ struct HouseholdStore: Sendable {
                 results.append(.failure(error))
             }
         }
-        try await insert(inserts, now: now, on: connection)
+        let inserted = try await insert(inserts, now: now, on: connection)
+        if inserted.count < inserts.count {
+            // Only a create skipped the look; elsewhere a row that appeared meanwhile is a race: the
+            // whole write fails and is tried again, and then finds it.
+            guard mode == .create else { throw HouseholdRace() }
+            for (index, result) in results.enumerated() {
+                if case .success(.created(let household)) = result, !inserted.contains(household.id) {
+                    results[index] = .failure(.alreadyExists(kind: "household", id: household.id.uuidString.lowercased()))
+                }
+            }
+        }
         try await update(updates, now: now, on: connection)
         try await recordMoves(moves, recordedBy: actor.recordedBy, reason: reason, now: now, on: connection)
         var events: [OutboxEntry] = []
@@ -139,16 +155,23 @@ struct HouseholdStore: Sendable {
         PathArrays(records.map(\.path))
     }
 
-    private func insert(_ records: [HouseholdRecord], now: Date, on connection: PostgresConnection) async throws {
-        guard !records.isEmpty else { return }
+    /// Inserts the new households; returns the ids written (an id taken meanwhile, or by a create
+    /// that did not look first, is left out and written nothing).
+    private func insert(_ records: [HouseholdRecord], now: Date, on connection: PostgresConnection) async throws -> Set<UUID> {
+        guard !records.isEmpty else { return [] }
         let path = columns(records)
-        try await connection.query(
+        let rows = try await connection.query(
             """
             INSERT INTO household (id, address, building_code, grid_code, grid_version, community_code, street_code, district_code, created_at, updated_at)
             SELECT * , \(now)::timestamptz, \(now)::timestamptz
             FROM unnest(\(records.map(\.id))::uuid[], \(records.map(\.address))::text[], \(path.building)::text[], \(path.grid)::text[],
                         \(path.gridVersion)::int4[], \(path.community)::text[], \(path.street)::text[], \(path.district)::text[])
+            ON CONFLICT (id) DO NOTHING
+            RETURNING id
             """, logger: logger)
+        var written: Set<UUID> = []
+        for try await id in rows.decode(UUID.self) { written.insert(id) }
+        return written
     }
 
     private func update(_ records: [HouseholdRecord], now: Date, on connection: PostgresConnection) async throws {
