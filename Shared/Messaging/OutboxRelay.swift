@@ -23,6 +23,11 @@ public final class OutboxRelay: Service, Sendable {
         /// so an idle relay does not keep PostgreSQL busy.
         public var idleInterval: Duration = .milliseconds(10)
         public var maxIdleInterval: Duration = .milliseconds(200)
+        /// Pause after a round that carried fewer than a quarter of `batchSize` rows. Each round costs
+        /// the same few statements however many rows it carries, so under a steady trickle (a service
+        /// taking hundreds of writes a second) gathering for a moment turns many tiny rounds into
+        /// fewer full ones; events wait at most this much longer.
+        public var gatherInterval: Duration = .milliseconds(25)
         public var backlogSampleInterval: Duration = .seconds(5)
         /// How long a round in flight may still run once graceful shutdown began; then it is cancelled
         /// and its rows, published or not, stay unsent for the next relay.
@@ -91,6 +96,7 @@ public final class OutboxRelay: Service, Sendable {
                     idle = min(idle * 2, configuration.maxIdleInterval)
                 } else {
                     idle = configuration.idleInterval
+                    if outcome.published < configuration.batchSize / 4 { await ShutdownGrace.pause(configuration.gatherInterval) }
                 }
             } catch let abandoned as BoundedWait.Abandoned {
                 // Its rows stay unsent (published or not) and go out in a later round or replica.
