@@ -144,7 +144,12 @@ struct NeedRecord: Sendable {
 
     /// Publishes the need as it now stands on `volunteer.events`.
     func publish(_ type: EventType, reason: String?, now: Date, on connection: PostgresConnection, logger: Logger) async throws {
-        try await VolunteerEvents.append(type, key: id, NeedChanged(need: snapshot, reason: reason), now: now, on: connection, logger: logger)
+        try await VolunteerEvents.append([try event(type, reason: reason, now: now)], on: connection, logger: logger)
+    }
+
+    /// The need as it now stands, as an event for `volunteer.events`.
+    func event(_ type: EventType, reason: String?, now: Date) throws -> OutboxEntry {
+        try VolunteerEvents.entry(type, key: id, NeedChanged(need: snapshot, reason: reason), now: now)
     }
 
     var snapshot: NeedSnapshot {
@@ -174,7 +179,10 @@ struct NeedStore: Sendable {
     }
 
     /// Records a need. Returns `nil` when its id or `sourceEventID` was recorded before (a report sent again).
-    func report(_ intake: NeedIntake, actor: Principal, sourceEventID: UUID? = nil, now: Date, on connection: PostgresConnection) async throws -> NeedRecord? {
+    /// Without `publish` the caller writes the need's `opened` event itself (with its first offers).
+    func report(
+        _ intake: NeedIntake, actor: Principal, sourceEventID: UUID? = nil, publish: Bool = true, now: Date, on connection: PostgresConnection
+    ) async throws -> NeedRecord? {
         var problems: [ProblemDetails.FieldProblem] = []
         let kind = ServiceKind(rawValue: intake.kind)
         if kind == nil { problems.append(.init(field: "kind", problem: "must be one of \(ServiceKind.allCases.map(\.rawValue).joined(separator: ", "))")) }
@@ -236,7 +244,7 @@ struct NeedStore: Sendable {
             RETURNING \(unescaped: NeedRecord.columns)
             """, logger: logger)
         guard let record = try await inserted.collect(NeedRecord.init).first else { return nil }
-        try await record.publish(VolunteerEventTypes.needOpened, reason: nil, now: now, on: connection, logger: logger)
+        if publish { try await record.publish(VolunteerEventTypes.needOpened, reason: nil, now: now, on: connection, logger: logger) }
         logger.info("need opened", metadata: ["aggregate.id": "\(id)", "kind": "\(kind.rawValue)", "grid": "\(grid)"])
         return record
     }

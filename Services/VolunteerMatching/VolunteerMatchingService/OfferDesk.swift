@@ -1,6 +1,7 @@
 import Contracts
 import Foundation
 import Logging
+import Messaging
 import Metrics
 import PostgresNIO
 import ServiceRuntime
@@ -59,12 +60,26 @@ struct OfferDesk: Sendable {
     }
 
     /// The first offers of a need recorded in this same transaction: its row is ours already and
-    /// nobody has been asked yet, so neither is read again.
-    func dispatchNew(_ need: NeedRecord, directory: VolunteerDirectory, now: Date, on connection: PostgresConnection) async throws -> [OfferSnapshot] {
-        try await ask(for: need, asked: [], pending: 0, lastRank: 0, directory: directory, now: now, on: connection)
+    /// nobody has been asked yet, so neither is read again. `opened` (the need's own event) goes to
+    /// the outbox with the offers' events, in one statement.
+    func dispatchNew(
+        _ need: NeedRecord, opened: OutboxEntry, directory: VolunteerDirectory, now: Date, on connection: PostgresConnection
+    ) async throws -> [OfferSnapshot] {
+        try await ask(for: need, asked: [], pending: 0, lastRank: 0, before: [opened], directory: directory, now: now, on: connection)
     }
 
+    /// Makes the offers; `before` are events written ahead of theirs.
     private func ask(
+        for need: NeedRecord, asked: Set<UUID>, pending: Int, lastRank: Int, before: [OutboxEntry] = [], directory: VolunteerDirectory, now: Date,
+        on connection: PostgresConnection
+    ) async throws -> [OfferSnapshot] {
+        let made = try await offers(for: need, asked: asked, pending: pending, lastRank: lastRank, directory: directory, now: now, on: connection)
+        let events = try made.map { try VolunteerEvents.entry(VolunteerEventTypes.offerMade, key: $0.volunteerId, OfferChanged(offer: $0), now: now) }
+        try await VolunteerEvents.append(before + events, on: connection, logger: logger)
+        return made
+    }
+
+    private func offers(
         for need: NeedRecord, asked: Set<UUID>, pending: Int, lastRank: Int, directory: VolunteerDirectory, now: Date, on connection: PostgresConnection
     ) async throws -> [OfferSnapshot] {
         // Once the service has begun, nobody new is asked: a late volunteer helps no one.
@@ -104,7 +119,7 @@ struct OfferDesk: Sendable {
                     score: ScoreParts(match.score), offeredAt: now, expiresAt: expiresAt, answeredAt: nil, reason: nil))
         }
         if !made.isEmpty {
-            // All of a round's offers in one statement, and their events in one more.
+            // All of a round's offers in one statement (their events go out with the caller's).
             let scores = try made.map { String(decoding: try EventCoding.encode($0.score), as: UTF8.self) }
             try await connection.query(
                 """
@@ -113,9 +128,6 @@ struct OfferDesk: Sendable {
                 FROM unnest(\(made.map(\.id))::uuid[], \(made.map(\.volunteerId))::uuid[], \(made.map(\.rank))::int8[], \(scores)::text[])
                      AS o(id, volunteer_id, rank, score)
                 """, logger: logger)
-            try await VolunteerEvents.append(
-                try made.map { try VolunteerEvents.entry(VolunteerEventTypes.offerMade, key: $0.volunteerId, OfferChanged(offer: $0), now: now) },
-                on: connection, logger: logger)
         }
         if made.count < wanted {
             // Too few candidates now; look again later rather than every round.

@@ -73,11 +73,12 @@ struct VolunteerAPI: Sendable {
         let needs = needs, desk = desk, directory = directory, clock = clock
         return try await IdempotentWrite.run(request, body: body, subject: principal.subject, database: database, logger: logger) { connection in
             let now = clock()
-            guard let record = try await needs.report(intake, actor: principal, now: now, on: connection) else {
+            guard let record = try await needs.report(intake, actor: principal, publish: false, now: now, on: connection) else {
                 throw ProblemDetails.conflict("This need was recorded already.")
             }
             // The first offers go out with the need, so the reporter sees who is being asked.
-            let offers = try await desk.dispatchNew(record, directory: directory, now: now, on: connection)
+            let opened = try record.event(VolunteerEventTypes.needOpened, reason: nil, now: now)
+            let offers = try await desk.dispatchNew(record, opened: opened, directory: directory, now: now, on: connection)
             return try APIResult(.created, NeedCreated(need: record.snapshot, offers: offers))
         }
     }
