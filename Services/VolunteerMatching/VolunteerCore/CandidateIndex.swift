@@ -19,8 +19,9 @@ import Foundation
 ///   strict: a tie could still win on the smaller id.
 /// - **Compact storage.** Per volunteer: a 20-byte bucket entry — the 96-bit skill mask (skills interned to bits, the
 ///   kinds first; skills past the 96th kept in an exact side list), the record's index and the level —, so a volunteer
-///   without the required skills costs one sequential read; and a 40-byte record: the id, the fairness and reliability
-///   parts — computed once with the reference's own formulas —, the place and the interned availability pattern.
+///   without the required skills costs one sequential read; and a 28-byte record: the id, the place, the interned
+///   fairness and reliability parts — computed once with the reference's own formulas; few distinct pairs exist, since
+///   they come from a handful of counts — and the interned availability pattern.
 ///   Patterns are merged minute-of-week intervals that volunteers share; a ranking works out once per pattern whether it
 ///   covers the need's windows. Busy windows, households served and overflow skills live in pooled side lists reached
 ///   through flags. An open-addressing table maps ids to records; removal moves the last record into the hole.
@@ -45,6 +46,7 @@ public struct CandidateIndex: Sendable {
     private var placesByDistrict: [String: [Int32]] = [:]
 
     private var patterns = Interner<[UInt16]>()
+    private var standings = Interner<Standing>()
     /// The highest level any volunteer has had: never lowered between regroups, an upper bound is all the stop needs.
     private var levelCeiling = Record.level(fairness: 20, reliability: 20)
 
@@ -83,6 +85,7 @@ public struct CandidateIndex: Sendable {
         let reliability = Matching.reliability(
             completed: volunteer.completed, noShows: volunteer.noShows, averageRating: volunteer.averageRating)
         let level = Record.level(fairness: fairness, reliability: reliability)
+        let standing = standings.retain(Standing(fairness: fairness, reliability: reliability))
         levelCeiling = max(levelCeiling, level)
         var flags: UInt32 = 0
         if volunteer.paused { flags |= Record.paused }
@@ -92,14 +95,14 @@ public struct CandidateIndex: Sendable {
         let place = internPlace(volunteer.place)
         let pattern = patterns.retain(Self.pattern(of: volunteer.availability))
         precondition(UInt32(pattern) <= Record.patternMask, "too many distinct weekly availabilities")
-        let record = Record(
-            id: volunteer.id, fairness: fairness, reliability: reliability, place: place, patternAndFlags: UInt32(pattern) | flags)
+        let record = Record(id: volunteer.id, place: place, standing: standing, patternAndFlags: UInt32(pattern) | flags)
 
         if let index = find(volunteer.id) {
             let old = records[index]
-            let moves = old.place != place || old.level != level
+            let moves = old.place != place || self.level(of: old) != level
             if moves { takeOutOfBucket(index) }
             patterns.release(Int32(old.pattern))
+            standings.release(old.standing)
             if old.has(Record.households) { forgetHouseholds(of: old.id) }
             records[index] = record
             if moves { putInBucket(index, mask: mask) } else { buckets[bucketPosition(of: index)].mask = mask }
@@ -128,6 +131,7 @@ public struct CandidateIndex: Sendable {
         let record = records[index]
         takeOutOfBucket(index)
         patterns.release(Int32(record.pattern))
+        standings.release(record.standing)
         if record.has(Record.households) { forgetHouseholds(of: id) }
         busy.set(id, to: [])
         overflowSkills.set(id, to: [])
@@ -173,6 +177,7 @@ public struct CandidateIndex: Sendable {
         bytes += buckets.estimatedBytes
         bytes += places.count * (MemoryLayout<Whereabouts>.stride * 2 + 4 * 16 + 4 * MemoryLayout<Int32>.stride)
         bytes += patterns.estimatedBytes { 32 + $0.capacity * 2 }
+        bytes += standings.estimatedBytes { _ in 0 }
         bytes += skillIDs.count * 48
         bytes += busy.estimatedBytes + households.estimatedBytes + regulars.estimatedBytes + overflowSkills.estimatedBytes
         return bytes
@@ -301,6 +306,7 @@ public struct CandidateIndex: Sendable {
     private func consider(_ index: Int, mask: SkillMask, points: Double, nearness: Nearness, regular: Bool, search: inout Search) {
         let record = records[index]
         if record.has(Record.paused) { return }
+        let standing = standings[record.standing]
         var continuity = 0.0
         if let household = search.need.household, record.has(Record.households), households[record.id]?.contains(household) == true {
             continuity = 10
@@ -324,8 +330,8 @@ public struct CandidateIndex: Sendable {
         var matched = mask.common(search.wanted)
         if !extra.isEmpty { matched += search.wantedOverflow.count(where: extra.contains) }
         let score = Score(
-            place: points, skills: Matching.skillPoints(matched: matched, of: search.wantedCount), fairness: record.fairness,
-            reliability: record.reliability, continuity: continuity, nearness: nearness)
+            place: points, skills: Matching.skillPoints(matched: matched, of: search.wantedCount), fairness: standing.fairness,
+            reliability: standing.reliability, continuity: continuity, nearness: nearness)
         search.top.offer(Match(volunteer: record.id, score: score))
     }
 
@@ -405,16 +411,21 @@ public struct CandidateIndex: Sendable {
     private func bucketPosition(of index: Int) -> Int {
         let record = records[index]
         let place = Int(record.place)
+        let level = level(of: record)
         var position =
-            record.level == Record.unbounded
-            ? buckets.positions(of: place).lowerBound : buckets.firstPosition(in: place, below: record.level + 1)
+            level == Record.unbounded ? buckets.positions(of: place).lowerBound : buckets.firstPosition(in: place, below: level + 1)
         while buckets[position].slot != Int32(index) { position += 1 }
         return position
     }
 
     private mutating func putInBucket(_ index: Int, mask: SkillMask) {
         let record = records[index]
-        buckets.insert(BucketEntry(mask: mask, slot: Int32(index), level: record.level), into: Int(record.place))
+        buckets.insert(BucketEntry(mask: mask, slot: Int32(index), level: level(of: record)), into: Int(record.place))
+    }
+
+    private func level(of record: Record) -> Int32 {
+        let standing = standings[record.standing]
+        return Record.level(fairness: standing.fairness, reliability: standing.reliability)
     }
 
     private mutating func takeOutOfBucket(_ index: Int) {
@@ -649,7 +660,7 @@ struct SideLists<Element: Sendable>: Sendable {
     }
 }
 
-/// A volunteer as the index keeps them: a plain 40-byte value.
+/// A volunteer as the index keeps them: a plain 28-byte value.
 private struct Record: Sendable {
     static let paused: UInt32 = 1 << 31
     static let busy: UInt32 = 1 << 30
@@ -661,20 +672,34 @@ private struct Record: Sendable {
     static let unbounded = Int32.max
 
     var id: UUID
-    var fairness: Double
-    var reliability: Double
     var place: Int32
+    var standing: Int32
     var patternAndFlags: UInt32
 
     var pattern: Int { Int(patternAndFlags & Self.patternMask) }
     func has(_ flag: UInt32) -> Bool { patternAndFlags & flag != 0 }
-    var level: Int32 { Self.level(fairness: fairness, reliability: reliability) }
 
     /// ⌊(fairness + reliability) × 8⌋ for parts of sane size (each within ±1,000, where a sum's rounding is far below the
     /// margin `ceiling` adds); `unbounded` otherwise.
     static func level(fairness: Double, reliability: Double) -> Int32 {
         guard abs(fairness) < 1_000, abs(reliability) < 1_000 else { return unbounded }
         return Int32(((fairness + reliability) * levelsPerPoint).rounded(.down))
+    }
+}
+
+/// A volunteer's fairness and reliability parts. Equal means the same bits, so that interning never merges values a score
+/// would print differently.
+private struct Standing: Hashable, Sendable {
+    var fairness: Double
+    var reliability: Double
+
+    static func == (a: Standing, b: Standing) -> Bool {
+        a.fairness.bitPattern == b.fairness.bitPattern && a.reliability.bitPattern == b.reliability.bitPattern
+    }
+
+    func hash(into hasher: inout Hasher) {
+        hasher.combine(fairness.bitPattern)
+        hasher.combine(reliability.bitPattern)
     }
 }
 

@@ -126,7 +126,8 @@ public final class VolunteerDirectory: Service, Sendable {
             // Building the index aside leaves freed row buffers and the index's first tables in the
             // allocator: give them back instead of keeping the whole load's peak for good.
             releaseFreeMemory()
-            logger.info("volunteer index loaded", metadata: ["volunteers": "\(total)"])
+            let bytes = state.withLock { $0.index.estimatedBytes }
+            logger.info("volunteer index loaded", metadata: ["volunteers": "\(total)", "bytes": "\(bytes)"])
         }
     }
 
