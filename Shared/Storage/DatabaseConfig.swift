@@ -51,7 +51,15 @@ public struct DatabaseConfig: Sendable, Equatable {
             tls: requireTLS ? .require(.makeClientConfiguration()) : .disable)
         configuration.options.additionalStartupParameters = [("search_path", schema), ("application_name", schema)]
         configuration.options.maximumConnections = maxConnections
-        configuration.options.minimumConnections = 0
+        // The pool arms an idle timer (and a keep-alive timer) each time a connection goes back to it
+        // and cancels them when it is leased again; a cancelled timer's sleeping task is only freed at
+        // its deadline. With the defaults (60 s idle, 30 s keep-alive) a service under load held about
+        // a kilobyte per query for a minute: its memory grew with every request until the deadlines
+        // caught up. Two connections stay open without timers; the others close after 10 s idle, so
+        // keep-alive queries (30 s) would never run and are off.
+        configuration.options.minimumConnections = min(2, maxConnections - 1)
+        configuration.options.connectionIdleTimeout = .seconds(10)
+        configuration.options.keepAliveBehavior = nil
         configuration.options.connectTimeout = connectTimeout
         return configuration
     }
