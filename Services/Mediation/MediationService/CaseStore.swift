@@ -184,8 +184,9 @@ struct CaseStore: Sendable {
         let location = intakeSite.location
         let community = location.community ?? ""
 
-        // The report, its acceptance and its routing are worked out in memory first, then written in two
-        // statements: a case report costs a handful of round trips instead of one per step.
+        // The report, its acceptance and its routing are worked out in memory first, then written in three
+        // statements (the case with its parties, the history rows, the events): a case report costs a
+        // handful of round trips instead of one per step.
         let id = intake.id ?? UUID.random()
         let reported = CaseRecord(
             id: id, category: category, severity: severity, channel: channel, description: description, specialNeeds: intake.specialNeeds ?? [],
