@@ -11,7 +11,8 @@
 #   3. for each service, one READ (GET of one record by id) and one WRITE (a POST that creates a record),
 #      each with wrk for --duration seconds paced towards --rate requests/s (bench/wrk-paced.lua says
 #      how, and why the achieved rate is reported next to the target);
-#   4. samples the service's VmRSS every 0.5 s while it is under load and reads VmHWM after;
+#   4. samples the service's VmRSS every 0.5 s while it is under load and reads VmHWM after; each row
+#      starts once the rows before it are relayed and consumed everywhere (see settle);
 #   5. writes bench/results/<UTC time>-http.md and .json and prints the table.
 # Exits non-zero only when something could not run, never for a missed target.
 #   bench/http.sh [--duration S] [--rate R] [--connections C] [--only S1,S2] [--no-build]
@@ -435,6 +436,28 @@ declare -A ENDPOINT=(
     [volunteer-matching-read]="GET /api/v1/needs/{id}" [volunteer-matching-write]="POST /api/v1/needs"
     [bidding-read]="GET /api/v1/tenders/{id}" [bidding-write]="POST /api/v1/projects"
 )
+# Each row starts from a quiet suite: the events of the rows before it relayed and consumed by every
+# service (outbox backlog and consumer lag 0 on two scrapes in a row, at most 60 s), so a row does not
+# measure the previous row's background work.
+settle() {
+    local quiet=0 name total
+    for _ in $(seq 1 60); do
+        total=0
+        for name in "${BENCH_SERVICES[@]}"; do
+            total=$((total + $({ curl -fsS "http://127.0.0.1:${PORT[$name]}/metrics" 2>/dev/null || true; } |
+                awk '/^(outbox_backlog_rows|consumer_lag_records)[{ ]/ { sum += $NF } END { printf "%d", sum }')))
+        done
+        if ((total == 0)); then
+            quiet=$((quiet + 1))
+            ((quiet >= 2)) && return 0
+        else
+            quiet=0
+        fi
+        sleep 1
+    done
+    log_warn "the suite still had $total events to relay or consume after 60 s; measuring anyway"
+}
+
 threads=2
 ((connections < threads)) && threads="$connections"
 : >"$work/runs.jsonl"
@@ -451,6 +474,7 @@ for name in "${LOADED[@]}"; do
     sampler=$!
     for kind in read write; do
         label="$name-$kind"
+        settle
         log_step "$label: ${ENDPOINT[$label]}, ${rate}/s target, $connections connections, ${duration} s"
         BENCH_TOKEN="$token" BENCH_REQUESTS="$work/$label.tsv" BENCH_RATE="$rate" BENCH_THREADS="$threads" BENCH_CONNECTIONS="$connections" \
             BENCH_LABEL="$label" wrk -t"$threads" -c"$connections" -d"${duration}s" --timeout 5s -s bench/wrk-paced.lua \
