@@ -131,26 +131,9 @@ fi
 # ------------------------------------------------------ a private broker ---
 # The services' consumer groups are fixed (<service>-registry-projection): on the stack's broker they
 # would join the dev stack's groups and take its records. A broker of our own keeps the runs apart.
-kafka_port="$(free_port)"
-tansu="$(tansu_bin)" || die "tansu binary not found in .venv"
-"$tansu" broker --storage-engine memory://tansu/ --listener-url "tcp://127.0.0.1:$kafka_port" \
-    --advertised-listener-url "tcp://127.0.0.1:$kafka_port" </dev/null >"$work/tansu.log" 2>&1 &
-tansu_pid=$!
-"$VENV/bin/python" - "127.0.0.1:$kafka_port" <<'PY' || { log_tail "$work/tansu.log"; die "the private broker did not answer"; }
-import sys, time
-from confluent_kafka.admin import AdminClient
-deadline = time.time() + 30
-while True:
-    try:
-        if AdminClient({"bootstrap.servers": sys.argv[1], "log_level": 0}).list_topics(timeout=2).brokers:
-            sys.exit(0)
-    except Exception:
-        pass
-    if time.time() > deadline:
-        sys.exit(1)
-    time.sleep(0.2)
-PY
-log_ok "private Tansu broker on 127.0.0.1:$kafka_port (pid $tansu_pid)"
+bench_private_broker "$work/tansu.log"
+tansu_pid="$BENCH_KAFKA_PID"
+kafka_port="${BENCH_KAFKA##*:}"
 
 # --------------------------------------------------------------- services ---
 log_step "starting the release services (schemas bench_http_*_$suffix)"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The volunteer-matching service itself on a million volunteers (release build):
+# The volunteer-matching service itself on a million volunteers (release build), on a broker of its own:
 #   1. a million volunteers over 20,000 grids and 2,000 open needs written into its schema with SQL;
 #   2. the service started: time until its candidate index is loaded, and its memory (RSS) then;
 #   3. wrk asking for the ranked candidates of random needs over HTTP: p50/p99, requests/s, peak RSS.
@@ -41,6 +41,10 @@ stop_service() {
 }
 finish() {
     stop_service
+    if [[ -n "${BENCH_KAFKA_PID:-}" ]]; then
+        kill -TERM "$BENCH_KAFKA_PID" 2>/dev/null || true
+        wait "$BENCH_KAFKA_PID" 2>/dev/null || true
+    fi
     bench_sql -c "DROP SCHEMA IF EXISTS $schema CASCADE" >/dev/null 2>&1 || true
     if ((${BENCH_STARTED_STACK:-0})); then "$ROOT/scripts/stack.sh" stop >/dev/null || true; fi
 }
@@ -48,9 +52,10 @@ trap finish EXIT
 
 mkdir -p bench/results
 out="bench/results/${BENCH_STAMP:-$(date -u +%Y-%m-%dT%H%M%SZ)}-matching-service"
+bench_private_broker "$out.tansu.log"
 start_service() {
     HTTP_HOST=127.0.0.1 HTTP_PORT="$port" POSTGRES_SCHEMA="$schema" AUTH_JWT_SECRET="$secret" LOG_LEVEL=info \
-        KAFKA_CREATE_TOPICS_ON_START=true KAFKA_SESSION_TIMEOUT_MS=6000 KAFKA_HEARTBEAT_INTERVAL_MS=500 \
+        KAFKA_BOOTSTRAP_SERVERS="$BENCH_KAFKA" KAFKA_CREATE_TOPICS_ON_START=true KAFKA_SESSION_TIMEOUT_MS=6000 KAFKA_HEARTBEAT_INTERVAL_MS=500 \
         OFFER_DISPATCH_INTERVAL_SECONDS=3600 .build/release/volunteer-matching >>"$out.service.log" 2>&1 &
     service_pid=$!
     bench_wait_ready "$port" volunteer-matching "$out.service.log"

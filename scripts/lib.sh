@@ -200,6 +200,36 @@ bench_stack_up() {
     source "$STATE_DIR/stack.env"
 }
 
+# For the benchmark scripts: a Tansu broker of the stage's own on a free loopback port, so a stage
+# neither sees nor leaves the topics and consumer groups of the others (a service started on the
+# shared broker would first apply every registry event an earlier stage published). Sets
+# BENCH_KAFKA (host:port) and BENCH_KAFKA_PID; the caller stops it.
+#   bench_private_broker <log file>
+bench_private_broker() {
+    local log="$1" port tansu
+    port="$(free_port)"
+    tansu="$(tansu_bin)" || die "tansu binary not found in .venv"
+    "$tansu" broker --storage-engine memory://tansu/ --listener-url "tcp://127.0.0.1:$port" \
+        --advertised-listener-url "tcp://127.0.0.1:$port" </dev/null >"$log" 2>&1 &
+    BENCH_KAFKA_PID=$!
+    BENCH_KAFKA="127.0.0.1:$port"
+    "$VENV/bin/python" - "$BENCH_KAFKA" <<'PY' || { log_tail "$log"; die "the private broker did not answer"; }
+import sys, time
+from confluent_kafka.admin import AdminClient
+deadline = time.time() + 30
+while True:
+    try:
+        if AdminClient({"bootstrap.servers": sys.argv[1], "log_level": 0}).list_topics(timeout=2).brokers:
+            sys.exit(0)
+    except Exception:
+        pass
+    if time.time() > deadline:
+        sys.exit(1)
+    time.sleep(0.2)
+PY
+    log_ok "private Tansu broker on $BENCH_KAFKA (pid $BENCH_KAFKA_PID)"
+}
+
 # For the benchmark scripts: psql on the stack's database, quiet and unaligned, stopping at the first error.
 bench_sql() {
     PGPASSWORD="$POSTGRES_PASSWORD" psql -v ON_ERROR_STOP=1 -tAq -h "$POSTGRES_HOST" -p "$POSTGRES_PORT" -U "$POSTGRES_USER" -d "$POSTGRES_DB" "$@"
