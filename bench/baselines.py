@@ -65,49 +65,66 @@ def make_topic(name, partitions):
         future.result(15)
 
 
-def naive_baseline(events):
-    topic = "bench-naive-" + uuid.uuid4().hex[:8]
-    make_topic(topic, 12)
+def produce_all(topic, messages):
+    """Publishes (key, value, headers) triples, idempotently, and waits until all are acknowledged."""
     producer = Producer({"bootstrap.servers": bootstrap(), "enable.idempotence": True, "linger.ms": 5})
-    for i in range(events):
-        key = f"aggregate-{i % 1000}"
-        body = json.dumps({"key": key, "seq": i // 1000 + 1}).encode()
-        producer.produce(topic, key=key, value=body, headers=[("ce_id", str(uuid.uuid4()))])
+    for i, (key, value, headers) in enumerate(messages):
+        producer.produce(topic, key=key, value=value, headers=headers)
         if i % 10000 == 0:
             producer.poll(0)
     producer.flush(30)
+
+
+def consume_one_by_one(conn, topic, count, timeout_s, apply):
+    """What a naive integration does: for each record, `apply(message)` in a transaction of its own,
+    then a synchronous offset commit. Returns (subscribed, first record in hand, done, applied)."""
+    consumer = Consumer({"bootstrap.servers": bootstrap(), "group.id": topic, "enable.auto.commit": False,
+                         "auto.offset.reset": "earliest", "session.timeout.ms": 6000,
+                         "heartbeat.interval.ms": 500})
+    try:
+        consumer.subscribe([topic])
+        subscribed = time.perf_counter()
+        first = None
+        applied = 0
+        deadline = subscribed + timeout_s
+        while applied < count and time.perf_counter() < deadline:
+            message = consumer.poll(1.0)
+            if message is None or message.error():
+                continue
+            if first is None:
+                first = time.perf_counter()
+            with conn.transaction():
+                apply(message)
+            consumer.commit(message=message, asynchronous=False)
+            applied += 1
+        return subscribed, first, time.perf_counter(), applied
+    finally:
+        consumer.close()
+
+
+def naive_baseline(events):
+    topic = "bench-naive-" + uuid.uuid4().hex[:8]
+    make_topic(topic, 12)
+    produce_all(topic, ((f"aggregate-{i % 1000}", json.dumps({"key": f"aggregate-{i % 1000}", "seq": i // 1000 + 1}).encode(),
+                         [("ce_id", str(uuid.uuid4()))]) for i in range(events)))
 
     schema = "bench_naive_" + uuid.uuid4().hex[:8]
     with psycopg.connect(dsn(), autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {schema}")
         conn.execute(f"CREATE TABLE {schema}.inbox (event_id uuid PRIMARY KEY)")
         conn.execute(f"CREATE TABLE {schema}.probe_applied (event_id uuid PRIMARY KEY, probe_key text, seq int)")
-        consumer = Consumer({"bootstrap.servers": bootstrap(), "group.id": topic, "enable.auto.commit": False,
-                             "auto.offset.reset": "earliest", "session.timeout.ms": 6000,
-                             "heartbeat.interval.ms": 500})
-        consumer.subscribe([topic])
-        joined = time.perf_counter()
-        first = None
-        applied = 0
-        deadline = time.perf_counter() + 300
-        while applied < events and time.perf_counter() < deadline:
-            message = consumer.poll(1.0)
-            if message is None or message.error():
-                continue
-            if first is None:
-                first = time.perf_counter()
+
+        def apply(message):
             event_id = dict(message.headers())["ce_id"].decode()
             body = json.loads(message.value())
-            with conn.transaction():
-                fresh = conn.execute(f"INSERT INTO {schema}.inbox VALUES (%s) ON CONFLICT DO NOTHING RETURNING 1",
-                                     (event_id,)).fetchone()
-                if fresh:
-                    conn.execute(f"INSERT INTO {schema}.probe_applied VALUES (%s, %s, %s)",
-                                 (event_id, body["key"], body["seq"]))
-            consumer.commit(message=message, asynchronous=False)
-            applied += 1
-        elapsed = time.perf_counter() - first
-        consumer.close()
+            fresh = conn.execute(f"INSERT INTO {schema}.inbox VALUES (%s) ON CONFLICT DO NOTHING RETURNING 1",
+                                 (event_id,)).fetchone()
+            if fresh:
+                conn.execute(f"INSERT INTO {schema}.probe_applied VALUES (%s, %s, %s)",
+                             (event_id, body["key"], body["seq"]))
+
+        joined, first, done, applied = consume_one_by_one(conn, topic, events, 300, apply)
+        elapsed = done - first
         conn.execute(f"DROP SCHEMA {schema} CASCADE")
     emit("naive consumer (one transaction and commit per event)", (applied - 1) / elapsed, "events/s",
          events=applied, join_s=round(first - joined, 2))
@@ -234,43 +251,19 @@ def naive_ingress_baseline(residents):
     households, records = resident_records(residents)
     topic = "bench-naive-ingress-" + uuid.uuid4().hex[:8]
     make_topic(topic, 12)  # as district.inbound
-    producer = Producer({"bootstrap.servers": bootstrap(), "enable.idempotence": True, "linger.ms": 5})
-    for i, record in enumerate(records):
-        producer.produce(topic, key="B01", value=json.dumps(record, ensure_ascii=False).encode(),
-                         headers=[("ce_type", "district.resident.registered.v1")])
-        if i % 10000 == 0:
-            producer.poll(0)
-    producer.flush(30)
+    produce_all(topic, (("B01", json.dumps(record, ensure_ascii=False).encode(), [("ce_type", "district.resident.registered.v1")])
+                        for record in records))
 
     with psycopg.connect(dsn(), autocommit=True) as conn:
         schema = resident_schema(conn, "bench_naive_ingress_", households)
         upsert = RESIDENT_UPSERT.format(schema=schema)
-        consumer = Consumer({"bootstrap.servers": bootstrap(), "group.id": topic, "enable.auto.commit": False,
-                             "auto.offset.reset": "earliest", "session.timeout.ms": 6000,
-                             "heartbeat.interval.ms": 500})
         try:
-            consumer.subscribe([topic])
-            subscribed = time.perf_counter()
-            first = None
-            applied = 0
-            deadline = time.perf_counter() + 600
-            while applied < residents and time.perf_counter() < deadline:
-                message = consumer.poll(1.0)
-                if message is None or message.error():
-                    continue
-                if first is None:
-                    first = time.perf_counter()
-                record = json.loads(message.value())
-                with conn.transaction():
-                    conn.execute(upsert, resident_row(record))
-                consumer.commit(message=message, asynchronous=False)
-                applied += 1
-            done = time.perf_counter()
+            subscribed, first, done, applied = consume_one_by_one(
+                conn, topic, residents, 600, lambda message: conn.execute(upsert, resident_row(json.loads(message.value()))))
             if first is None or applied < residents:
                 raise SystemExit(f"naive ingress: {applied} of {residents} residents consumed before the deadline")
             stored = conn.execute(f"SELECT count(*) FROM {schema}.resident").fetchone()[0]
         finally:
-            consumer.close()
             conn.execute(f"DROP SCHEMA {schema} CASCADE")
     # The clock starts when the first record is in hand, so its own transaction is the first interval.
     elapsed = done - first

@@ -144,7 +144,7 @@ struct NeedRecord: Sendable {
 
     /// Publishes the need as it now stands on `volunteer.events`.
     func publish(_ type: EventType, reason: String?, now: Date, on connection: PostgresConnection, logger: Logger) async throws {
-        try await VolunteerEvents.append([try event(type, reason: reason, now: now)], on: connection, logger: logger)
+        try await Outbox.append([try event(type, reason: reason, now: now)], on: connection, logger: logger)
     }
 
     /// The need as it now stands, as an event for `volunteer.events`.
@@ -352,10 +352,6 @@ enum VolunteerEvents {
         _ type: EventType, key: UUID, _ payload: Payload, now: Date, on connection: PostgresConnection, logger: Logger
     ) async throws {
         try await Outbox.append([try entry(type, key: key, payload, now: now)], on: connection, logger: logger)
-    }
-
-    static func append(_ entries: [OutboxEntry], on connection: PostgresConnection, logger: Logger) async throws {
-        try await Outbox.append(entries, on: connection, logger: logger)
     }
 
     static func entry<Payload: Encodable>(_ type: EventType, key: UUID, _ payload: Payload, now: Date) throws -> OutboxEntry {

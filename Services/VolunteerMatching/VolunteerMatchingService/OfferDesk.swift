@@ -75,7 +75,7 @@ struct OfferDesk: Sendable {
     ) async throws -> [OfferSnapshot] {
         let made = try await offers(for: need, asked: asked, pending: pending, lastRank: lastRank, directory: directory, now: now, on: connection)
         let events = try made.map { try VolunteerEvents.entry(VolunteerEventTypes.offerMade, key: $0.volunteerId, OfferChanged(offer: $0), now: now) }
-        try await VolunteerEvents.append(before + events, on: connection, logger: logger)
+        try await Outbox.append(before + events, on: connection, logger: logger)
         return made
     }
 
