@@ -42,6 +42,16 @@ def emit(name, value, unit, **extra):
     print(json.dumps({"measure": name, "value": round(value, 2), "unit": unit, **extra}), flush=True)
 
 
+def timed_copy(conn, statement, rows):
+    """Seconds for one COPY of `rows` in one transaction."""
+    start = time.perf_counter()
+    with conn.transaction():
+        with conn.cursor().copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
+    return time.perf_counter() - start
+
+
 def copy_baseline(rows):
     schema = "bench_copy_" + uuid.uuid4().hex[:8]
     with psycopg.connect(dsn(), autocommit=True) as conn:
@@ -49,12 +59,7 @@ def copy_baseline(rows):
         conn.execute(f"CREATE TABLE {schema}.probe_applied (event_id uuid PRIMARY KEY, probe_key text NOT NULL, "
                      f"seq integer NOT NULL, apply_order bigserial NOT NULL)")
         data = [(uuid.uuid4(), f"aggregate-{i % 1000}", i // 1000 + 1) for i in range(rows)]
-        start = time.perf_counter()
-        with conn.transaction():
-            with conn.cursor().copy(f"COPY {schema}.probe_applied (event_id, probe_key, seq) FROM STDIN") as copy:
-                for row in data:
-                    copy.write_row(row)
-        elapsed = time.perf_counter() - start
+        elapsed = timed_copy(conn, f"COPY {schema}.probe_applied (event_id, probe_key, seq) FROM STDIN", data)
         conn.execute(f"DROP SCHEMA {schema} CASCADE")
     emit("postgres COPY of the same rows", rows / elapsed, "rows/s", rows=rows)
 
@@ -278,12 +283,7 @@ def copy_resident_baseline(residents):
     with psycopg.connect(dsn(), autocommit=True) as conn:
         schema = resident_schema(conn, "bench_copy_resident_", households)
         try:
-            start = time.perf_counter()
-            with conn.transaction():
-                with conn.cursor().copy(f"COPY {schema}.resident ({RESIDENT_COLUMNS}) FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row(row)
-            elapsed = time.perf_counter() - start
+            elapsed = timed_copy(conn, f"COPY {schema}.resident ({RESIDENT_COLUMNS}) FROM STDIN", rows)
         finally:
             conn.execute(f"DROP SCHEMA {schema} CASCADE")
     emit("postgres COPY of the same resident rows", residents / elapsed, "rows/s", rows=residents)
