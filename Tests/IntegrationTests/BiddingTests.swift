@@ -208,6 +208,10 @@ extension IntegrationSuite {
                 let replaced = try await bidding.bid(tender, by: 2, priceFen: 450_000_00, replaces: 1)
                 #expect(replaced.status == .ok && replaced.json["version"] as? Int == 2 && replaced.json["sha256"] as? String != first.json["sha256"] as? String)
                 #expect(try await bidding.bid(tender, by: 3, priceFen: 480_000_00).status == .created)
+                // The tender page lists the bids, sealed: who bid and the hash, no price and no contents.
+                let sealed = try #require(try await bidding.call(.get, "/api/v1/tenders/\(tender)", token: buyer).json["bids"] as? [[String: Any]])
+                #expect(sealed.count == 3 && sealed.allSatisfy { $0["status"] as? String == "sealed" && $0["priceFen"] == nil && $0["contents"] == nil })
+                #expect(sealed.first { ($0["organisationId"] as? String)?.lowercased() == BiddingHarness.organisation(2).uuidString.lowercased() }?["version"] as? Int == 2)
 
                 // Nothing happens before the deadline; after it a bid is refused even before the scheduler runs.
                 #expect(try await bidding.scheduler.round() == (0, 0))
@@ -223,6 +227,9 @@ extension IntegrationSuite {
                 #expect(opened.items.count == 3 && opened.items.allSatisfy { $0["status"] as? String == "qualified" && $0["contents"] != nil })
                 let twoVersions = opened.items.first { ($0["history"] as? [[String: Any]])?.count == 2 }
                 #expect(twoVersions?["priceFen"] as? Int == 450_000_00, "the replacement is what was opened")
+                let page = try #require(try await bidding.call(.get, "/api/v1/tenders/\(tender)", token: buyer).json["bids"] as? [[String: Any]])
+                #expect(page.compactMap { $0["priceFen"] as? Int }.sorted() == [400_000_00, 450_000_00, 480_000_00], "the page shows opened prices")
+                #expect(page.allSatisfy { ($0["contents"] as? [String: Any])?["proposal"] is String })
 
                 // The panel: drawn from unaffiliated social-work experts, reproducible from what is recorded.
                 let panel = try await bidding.call(.get, "/api/v1/tenders/\(tender)/panel", token: buyer)
@@ -476,6 +483,11 @@ extension IntegrationSuite {
                 #expect(try await bidding.bid(tender, by: 2, priceFen: 420_000_00).status == .created)
                 let actions = (try await bidding.call(.get, "/api/v1/tenders/\(tender)", token: try await bidding.buyer).json["transitions"] as? [[String: Any]] ?? []).compactMap { $0["action"] as? String }
                 #expect(actions.suffix(2) == ["complain", "decide-complaint"])
+                let complaints = try #require(try await bidding.call(.get, "/api/v1/tenders/\(tender)", token: try await bidding.buyer).json["complaints"] as? [[String: Any]])
+                #expect(complaints.count == 1 && (complaints[0]["id"] as? String)?.lowercased() == complaintID.lowercased() && complaints[0]["upheld"] as? Bool == false)
+                #expect(complaints[0]["decisionNote"] as? String == "The standards are the district's, applied to all")
+                let decidedAt = (complaints[0]["decidedAt"] as? String).flatMap { try? Date($0, strategy: .iso8601) }
+                #expect(decidedAt == BiddingHarness.deadline.addingTimeInterval(2 * 86400 - 3600), "times come back as they were written")
             }
         }
 

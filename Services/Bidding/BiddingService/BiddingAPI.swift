@@ -166,20 +166,11 @@ struct BiddingAPI: Sendable {
         return try APIResult(.ok, Page(fetched: records, limit: page.limit) { $0.tender.id.uuidString }).response()
     }
 
-    struct TransitionView: Codable, Sendable {
-        var action: String
-        var fromStatus: String?
-        var toStatus: String
-        var actor: String
-        var reason: String?
-        var at: Date
-    }
-
     struct TenderDetail: Codable, Sendable {
         var summary: TenderSummary
         var clarifications: [TenderStore.Clarification]
         var complaints: [TenderStore.ComplaintView]
-        var transitions: [TransitionView]
+        var transitions: [TenderPage.Transition]
         var bids: [BidView]
         var panel: PanelView?
         var scoreSheet: [ScoreLine]?
@@ -190,22 +181,16 @@ struct BiddingAPI: Sendable {
         let principal = try context.requirePrincipal()
         let id = try context.uuidParameter()
         let detail = try await database.withConnection { connection in
-            let record = try await store.visible(id, to: principal, on: connection)
-            let transitions = try await connection.query(
-                "SELECT action, from_status, to_status, actor, reason, at FROM tender_transition WHERE tender_id = \(id) ORDER BY id", logger: logger
-            ).collect { row in
-                TransitionView(
-                    action: try row["action"].decode(String.self), fromStatus: try row["from_status"].decode(String?.self),
-                    toStatus: try row["to_status"].decode(String.self), actor: try row["actor"].decode(String.self),
-                    reason: try row["reason"].decode(String?.self), at: try row["at"].decode(Date.self))
+            guard let page = try await TenderPage.read(id, on: connection, logger: logger), page.record.visible(to: principal) else {
+                throw BiddingError.notFound(what: "tender", id: id)
             }
+            let record = page.record
             // A panel and scores exist only once bidding closed, a contract only after an award: most
             // reads are of open tenders, and each query skipped is a round trip saved.
             let closed = record.closedAt != nil
             return TenderDetail(
-                summary: TenderSummary(record), clarifications: try await store.clarifications(of: id, on: connection),
-                complaints: try await store.complaints(of: id, on: connection), transitions: transitions,
-                bids: try await bids.bids(of: record, on: connection), panel: closed ? try await desk.panel(of: id, on: connection) : nil,
+                summary: TenderSummary(record), clarifications: page.clarifications, complaints: page.complaints, transitions: page.transitions,
+                bids: page.bids, panel: closed ? try await desk.panel(of: id, on: connection) : nil,
                 scoreSheet: closed ? try await desk.scoreSheet(of: id, on: connection) : nil,
                 contract: record.awardedBidId != nil ? try await contracts.contract(of: id, on: connection) : nil)
         }

@@ -280,17 +280,6 @@ struct TenderStore: Sendable {
         return resumed
     }
 
-    func complaints(of id: UUID, on connection: PostgresConnection) async throws -> [ComplaintView] {
-        var found: [ComplaintView] = []
-        for try await (complaint, organisation, grounds, filed, upheld, note, decided) in try await connection.query(
-            "SELECT id, organisation_id, grounds, filed_at, upheld, decision_note, decided_at FROM complaint WHERE tender_id = \(id) ORDER BY filed_at",
-            logger: logger
-        ).decode((UUID, UUID, String, Date, Bool?, String?, Date?).self) {
-            found.append(ComplaintView(id: complaint, organisationId: organisation, grounds: grounds, filedAt: filed, upheld: upheld, decisionNote: note, decidedAt: decided))
-        }
-        return found
-    }
-
     // MARK: clarifications
 
     struct Clarification: Codable, Sendable {
@@ -335,15 +324,5 @@ struct TenderStore: Sendable {
         guard let answered else { throw BiddingError.notFound(what: "question", id: questionID) }
         try await history(record, action: "answer-question", from: record, actor: actor.subject, reason: answered.question, now: now, on: connection)
         return answered
-    }
-
-    func clarifications(of id: UUID, on connection: PostgresConnection) async throws -> [Clarification] {
-        var found: [Clarification] = []
-        for try await (question, text, asked, answer, answered) in try await connection.query(
-            "SELECT id, question, asked_at, answer, answered_at FROM clarification WHERE tender_id = \(id) ORDER BY asked_at, id", logger: logger
-        ).decode((UUID, String, Date, String?, Date?).self) {
-            found.append(Clarification(id: question, question: text, askedAt: asked, answer: answer, answeredAt: answered))
-        }
-        return found
     }
 }
