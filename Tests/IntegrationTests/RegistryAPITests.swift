@@ -224,6 +224,42 @@ extension IntegrationSuite {
             }
         }
 
+        /// Registrations that arrive together share transactions; each still gets its own answer.
+        @Test func concurrentRegistrationsEachGetTheirOwnAnswerAndOneEventPerHousehold() async throws {
+            try await RegistryHarness.run { registry in
+                try await registry.drawPlaces("D1")
+                try await registry.drawPlaces("D2")
+                let admin = try await registry.admin
+                let d1Operator = try await registry.token(.districtOperator, Scope(level: .district, id: "D1"))
+                let twice = UUID()
+                // (token, building, id): fine ones from two callers, one id sent twice, an unknown
+                // building, and the D1 operator writing into D2.
+                var requests: [(String, String, UUID)] = (0..<30).map { n in (n % 2 == 0 ? admin : d1Operator, n % 3 == 0 ? "D2-B" : "D1-B", UUID()) }
+                    .filter { !($0.0 == d1Operator && $0.1 == "D2-B") }
+                let fine = requests.count
+                requests += [(admin, "D1-B", twice), (d1Operator, "D1-B", twice), (admin, "D9-B", UUID()), (d1Operator, "D2-B", UUID())]
+                let statuses = try await withThrowingTaskGroup(of: (Int, HTTPResponse.Status).self) { group in
+                    for (index, (token, building, id)) in requests.enumerated() {
+                        group.addTask {
+                            let reply = try await registry.call(
+                                .post, "/api/v1/households", token: token, body: ["id": id.uuidString, "buildingCode": building, "address": "Unit \(index)"])
+                            return (index, reply.status)
+                        }
+                    }
+                    var statuses: [Int: HTTPResponse.Status] = [:]
+                    for try await (index, status) in group { statuses[index] = status }
+                    return statuses
+                }
+                #expect((0..<fine).allSatisfy { statuses[$0] == .created })
+                #expect([statuses[fine], statuses[fine + 1]].compactMap { $0 }.sorted { $0.code < $1.code } == [.created, .conflict], "one id twice: one wins")
+                #expect(statuses[fine + 2] == .unprocessableContent || statuses[fine + 2] == .badRequest || statuses[fine + 2] == .notFound, "unknown building: \(String(describing: statuses[fine + 2]))")
+                #expect(statuses[fine + 3] == .forbidden || statuses[fine + 3] == .notFound, "out of scope: \(String(describing: statuses[fine + 3]))")
+                #expect(try await registry.count("SELECT count(*) FROM household") == fine + 1)
+                #expect(try await registry.count("SELECT count(*) FROM outbox WHERE event_type = 'registry.household.registered.v1'") == fine + 1)
+                #expect(try await registry.count("SELECT count(DISTINCT message_key) FROM outbox WHERE event_type = 'registry.household.registered.v1'") == fine + 1)
+            }
+        }
+
         @Test func anIdempotencyKeyReplaysTheFirstAnswerAndListsPageByCursor() async throws {
             try await RegistryHarness.run { registry in
                 try await registry.drawPlaces("D1")

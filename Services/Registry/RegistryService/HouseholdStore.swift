@@ -90,8 +90,13 @@ struct HouseholdStore: Sendable {
         let existing = mode == .create ? [:] : try await find(ids: records.map(\.id), lock: true, on: connection)
         var results: [Result<WriteOutcome<HouseholdSnapshot>, RegistryError>] = []
         var inserts: [HouseholdRecord] = [], updates: [HouseholdRecord] = [], moves: [(HouseholdRecord, from: PathColumns)] = []
+        var created: Set<UUID> = []
         for facts in records {
             do throws(RegistryError) {
+                // Two creates of one id in one write (registrations sharing a transaction): the first wins.
+                if mode == .create, !created.insert(facts.id).inserted {
+                    throw .alreadyExists(kind: "household", id: facts.id.uuidString.lowercased())
+                }
                 guard let building = buildings[facts.buildingCode] else {
                     throw .unknownReference(field: "buildingCode", kind: "building", id: facts.buildingCode)
                 }
@@ -280,5 +285,31 @@ struct PathArrays {
             gridVersion.append(Int32(path.gridVersion ?? 1))
             building.append(path.building ?? "")
         }
+    }
+}
+
+/// A household registered through the API, with who registered it: the unit `GroupCommit` batches.
+struct HouseholdRegistration: Sendable {
+    var facts: HouseholdFacts
+    var actor: RegistryActor
+
+    /// Writes registrations in one transaction: one store write per caller, since the store checks
+    /// each record against one caller's scope.
+    static func write(
+        _ registrations: [HouseholdRegistration], now: Date, on connection: PostgresConnection, logger: Logger
+    ) async throws -> [Result<HouseholdSnapshot, any Error>] {
+        var results = [Result<HouseholdSnapshot, any Error>](repeating: .failure(CancellationError()), count: registrations.count)
+        let byCaller = Dictionary(grouping: registrations.indices) { index in
+            let actor = registrations[index].actor
+            return "\(actor.subject)\u{0}\(actor.role.rawValue)\u{0}\(actor.scope)"
+        }
+        for indices in byCaller.values {
+            let written = try await HouseholdStore(logger: logger).write(
+                indices.map { registrations[$0].facts }, mode: .create, actor: registrations[indices[0]].actor, now: now, on: connection)
+            for (index, outcome) in zip(indices, written) {
+                results[index] = outcome.map(\.snapshot).mapError { $0 }
+            }
+        }
+        return results
     }
 }

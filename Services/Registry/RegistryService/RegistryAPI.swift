@@ -14,6 +14,18 @@ struct RegistryAPI: Sendable {
     let digest: NationalIDDigest
     let logger: Logger
     let clock: @Sendable () -> Date
+    /// Registrations that arrive together share a transaction (see `GroupCommit`).
+    let householdRegistrations: GroupCommit<HouseholdRegistration, HouseholdSnapshot>
+
+    init(database: Database, digest: NationalIDDigest, logger: Logger, clock: @escaping @Sendable () -> Date) {
+        self.database = database
+        self.digest = digest
+        self.logger = logger
+        self.clock = clock
+        householdRegistrations = GroupCommit(name: "household", database: database, logger: logger) { registrations, connection in
+            try await HouseholdRegistration.write(registrations, now: clock(), on: connection, logger: logger)
+        }
+    }
 
     static let onBehalfOf = HTTPFields.Element.Name("X-On-Behalf-Of")!
     static let accessReason = HTTPFields.Element.Name("X-Access-Reason")!
@@ -230,11 +242,21 @@ struct RegistryAPI: Sendable {
     }
 
     @Sendable func createHousehold(_ request: Request, context: AppContext) async throws -> Response {
-        try await write(request, context, roles: RegistryAccess.writers, action: "register households", idempotent: true) { (input: HouseholdInput, actor, now, connection) in
-            let facts = try validated { () throws(InvalidRecord) in
+        @Sendable func facts(_ input: HouseholdInput) throws -> HouseholdFacts {
+            try validated { () throws(InvalidRecord) in
                 try HouseholdFacts(DistrictHousehold(id: input.id ?? UUID.random(), buildingCode: input.buildingCode, address: input.address))
             }
-            return try APIResult(.created, try await writeHousehold(facts, mode: .create, actor: actor, now: now, on: connection).snapshot)
+        }
+        // A plain registration may share its transaction with others; one that must record its key
+        // or an audit entry beside it is written on its own.
+        guard request.headers[IdempotentWrite.header] != nil || request.headers[Self.onBehalfOf] != nil else {
+            let actor = try actor(context, RegistryAccess.writers, "register households")
+            let input = try decodeJSON(HouseholdInput.self, from: try await request.collectBody())
+            let registration = HouseholdRegistration(facts: try facts(input), actor: actor)
+            return try APIResult(.created, try await householdRegistrations.submit(registration)).response()
+        }
+        return try await write(request, context, roles: RegistryAccess.writers, action: "register households", idempotent: true) { (input: HouseholdInput, actor, now, connection) in
+            try APIResult(.created, try await writeHousehold(try facts(input), mode: .create, actor: actor, now: now, on: connection).snapshot)
         }
     }
 
