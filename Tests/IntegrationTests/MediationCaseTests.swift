@@ -114,6 +114,37 @@ extension IntegrationSuite {
             }
         }
 
+        /// Reports that arrive together share transactions; routing still spreads them, and each
+        /// report gets its own answer.
+        @Test func concurrentReportsShareTransactionsAndAreSpreadOverTheMediators() async throws {
+            try await MediationHarness.run { mediation in
+                let twice = UUID().uuidString
+                // 40 fine reports, then one id twice and an unknown grid.
+                let statuses = try await withThrowingTaskGroup(of: (Int, HTTPResponse.Status).self) { group in
+                    for index in 0..<43 {
+                        group.addTask {
+                            let extra: [String: Any] = index < 40 ? [:] : index < 42 ? ["id": twice] : ["grid": "G9"]
+                            return (index, try await mediation.report(extra: extra).status)
+                        }
+                    }
+                    var statuses: [Int: HTTPResponse.Status] = [:]
+                    for try await (index, status) in group { statuses[index] = status }
+                    return statuses
+                }
+                #expect((0..<40).allSatisfy { statuses[$0] == .created })
+                #expect([statuses[40], statuses[41]].compactMap { $0?.code }.sorted() == [201, 409], "one id twice: one wins")
+                #expect(statuses[42] == .unprocessableContent, "unknown grid: \(String(describing: statuses[42]))")
+                #expect(try await mediation.count("SELECT count(*) FROM dispute_case") == 41)
+                #expect(try await mediation.count("SELECT count(*) FROM case_party") == 82)
+                #expect(try await mediation.count("SELECT count(*) FROM outbox WHERE event_type = 'mediation.case.reported.v1'") == 41)
+                let transactions = try await mediation.count("SELECT count(DISTINCT xmin::text) FROM dispute_case")
+                #expect(transactions < 41, "some reports shared a transaction (\(transactions) transactions for 41 cases)")
+                let a = try await mediation.count("SELECT count(*) FROM dispute_case WHERE mediator_role_id = '\(MediationHarness.mediatorA)'")
+                let b = try await mediation.count("SELECT count(*) FROM dispute_case WHERE mediator_role_id = '\(MediationHarness.mediatorB)'")
+                #expect(a + b == 41 && abs(a - b) <= 4, "spread over both mediators: \(a) and \(b)")
+            }
+        }
+
         @Test func transitionsAreRecordedWithTheirEventsAndIllegalOnesAreRefusedWithAHint() async throws {
             try await MediationHarness.run { mediation in
                 let id = try #require(try await mediation.report(severity: "major").json["id"] as? String)

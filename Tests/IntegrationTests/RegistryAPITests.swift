@@ -257,6 +257,8 @@ extension IntegrationSuite {
                 #expect(try await registry.count("SELECT count(*) FROM household") == fine + 1)
                 #expect(try await registry.count("SELECT count(*) FROM outbox WHERE event_type = 'registry.household.registered.v1'") == fine + 1)
                 #expect(try await registry.count("SELECT count(DISTINCT message_key) FROM outbox WHERE event_type = 'registry.household.registered.v1'") == fine + 1)
+                let transactions = try await registry.count("SELECT count(DISTINCT xmin::text) FROM household")
+                #expect(transactions < fine + 1, "some registrations shared a transaction (\(transactions) transactions for \(fine + 1) households)")
             }
         }
 

@@ -160,72 +160,111 @@ struct CaseStore: Sendable {
     func report(
         _ intake: CaseIntake, actor: Principal, sourceEventID: UUID? = nil, now: Date, on connection: PostgresConnection
     ) async throws -> CaseRecord? {
-        var problems: [ProblemDetails.FieldProblem] = []
-        let category = DisputeCategory(rawValue: intake.category)
-        if category == nil { problems.append(.init(field: "category", problem: "must be one of \(DisputeCategory.allCases.map(\.rawValue).joined(separator: ", "))")) }
-        let severity = Severity(rawValue: intake.severity)
-        if severity == nil { problems.append(.init(field: "severity", problem: "must be minor or major")) }
-        let channel = IntakeChannel(rawValue: intake.channel)
-        if channel == nil { problems.append(.init(field: "channel", problem: "must be one of \(IntakeChannel.allCases.map(\.rawValue).joined(separator: ", "))")) }
-        let description = intake.description.trimmingCharacters(in: .whitespacesAndNewlines)
-        if description.isEmpty || description.count > 4000 { problems.append(.init(field: "description", problem: "say what the dispute is about (1 to 4,000 characters)")) }
-        if intake.parties.isEmpty { problems.append(.init(field: "parties", problem: "name at least one party")) }
-        for (index, party) in intake.parties.enumerated() where party.name.trimmingCharacters(in: .whitespaces).isEmpty {
-            problems.append(.init(field: "parties[\(index)].name", problem: "must not be empty"))
-        }
-        if let before = intake.alreadyBefore, before != "court", before != "police" {
-            problems.append(.init(field: "alreadyBefore", problem: "must be court or police when given"))
-        }
-        guard problems.isEmpty, let category, let severity, let channel else { throw MediationError.invalid(problems) }
-        if let before = intake.alreadyBefore {
-            throw MediationError.outsideMediation("The matter is already before the \(before); people's mediation does not take it up while it is.")
-        }
-        let intakeSite = try await site(of: intake.grid, category: category, severity: severity, within: actor, on: connection)
-        let location = intakeSite.location
-        let community = location.community ?? ""
+        let report = try await plan([ReportRequest(intake: intake, actor: actor, sourceEventID: sourceEventID)], now: now, on: connection)[0].get()
+        return try await write([report], now: now, on: connection)[0]
+    }
 
-        // The report, its acceptance and its routing are worked out in memory first, then written in three
-        // statements (the case with its parties, the history rows, the events): a case report costs a
-        // handful of round trips instead of one per step.
-        let id = intake.id ?? UUID.random()
+    /// Reports worked out in memory, nothing written yet: each checked, accepted and routed. Their
+    /// grids, the communities' mediators with their loads and the deadline rules are read in one query
+    /// for all of them. A report's own refusal is its result; a database error throws.
+    func plan(_ requests: [ReportRequest], now: Date, on connection: PostgresConnection) async throws -> [Result<CaseReport, MediationError>] {
+        let checked = requests.map { request in Result { () throws(MediationError) in try CheckedIntake(request.intake) } }
+        var sites = try await sites(of: checked.compactMap { try? $0.get() }.map { ($0.grid, $0.category, $0.severity) }, on: connection).makeIterator()
+        // The kept loads learn of this transaction's cases only at commit; without this count every
+        // case of a batch would go to the same mediator.
+        var routedHere: [UUID: Int] = [:]
+        var plans: [Result<CaseReport, MediationError>] = []
+        for (request, check) in zip(requests, checked) {
+            do throws(any Error) {
+                let intake = try check.get()
+                guard let site = sites.next() ?? nil else { throw MediationError.unknownGrid(intake.grid) }
+                let location = site.location
+                guard request.actor.scope.covers(PlacePath(district: location.district, street: location.street, community: location.community)) else {
+                    throw MediationError.outOfScope(scope: request.actor.scope.description, place: "grid \(intake.grid)")
+                }
+                let report = try await plan(intake, site: site, request: request, now: now, routedInBatch: routedHere, on: connection)
+                if let mediator = report.final.state.mediator { routedHere[mediator, default: 0] += 1 }
+                plans.append(.success(report))
+            } catch let refusal as MediationError {
+                plans.append(.failure(refusal))
+            }
+        }
+        return plans
+    }
+
+    /// One report: recorded, accepted and routed, in memory.
+    private func plan(
+        _ intake: CheckedIntake, site: CaseSite, request: ReportRequest, now: Date, routedInBatch: [UUID: Int], on connection: PostgresConnection
+    ) async throws -> CaseReport {
+        let community = site.location.community ?? ""
         let reported = CaseRecord(
-            id: id, category: category, severity: severity, channel: channel, description: description, specialNeeds: intake.specialNeeds ?? [],
-            location: location, state: CaseState(status: .reported, level: .community, community: community, mediator: nil, agreementHolds: nil),
+            id: request.intake.id ?? UUID.random(), category: intake.category, severity: intake.severity, channel: intake.channel,
+            description: intake.description, specialNeeds: request.intake.specialNeeds ?? [], location: site.location,
+            state: CaseState(status: .reported, level: .community, community: community, mediator: nil, agreementHolds: nil),
             heldBy: community, agreement: nil, reportedAt: now, deadlineAt: nil)
-        let rules = RuleBook(store: self, category: category, severity: severity, known: [.community: intakeSite.communityRule], connection: connection)
+        let rules = RuleBook(store: self, category: intake.category, severity: intake.severity, known: [.community: site.communityRule], connection: connection)
         var changes = [CaseChange(record: reported, action: "report", previous: nil, reason: nil, type: MediationEventTypes.reported)]
         changes.append(try await advance(reported, .accept, reason: nil, now: now, rules: rules))
-        changes += try await routed(changes[changes.count - 1].record, actor: actor.subject, now: now, rules: rules, communityLoads: intakeSite.mediators, on: connection)
-        let final = changes[changes.count - 1].record
+        changes += try await routed(
+            changes[changes.count - 1].record, actor: request.actor.subject, now: now, rules: rules, communityLoads: site.mediators,
+            routedInBatch: routedInBatch, on: connection)
+        return CaseReport(changes: changes, parties: request.intake.parties, actor: request.actor.subject, sourceEventID: request.sourceEventID)
+    }
 
-        let parties = intake.parties
+    /// Writes planned reports in three statements however many there are (the cases with their
+    /// parties, the history rows, the events). A report whose case id or source event was recorded
+    /// before, or comes twice, writes nothing and answers `nil`.
+    func write(_ reports: [CaseReport], now: Date, on connection: PostgresConnection) async throws -> [CaseRecord?] {
+        var ids: Set<UUID> = [], sources: Set<UUID> = []
+        let unique = reports.map { report in
+            ids.insert(report.final.id).inserted && (report.sourceEventID.map { sources.insert($0).inserted } ?? true)
+        }
+        let cases = zip(reports, unique).filter(\.1).map { $0.0.final }
+        let fresh = zip(reports, unique).filter(\.1).map(\.0)
+        let parties = fresh.flatMap { report in report.parties.enumerated().map { (report.final.id, $0.offset, $0.element) } }
         let inserted = try await connection.query(
             """
             WITH new_case AS (
                 INSERT INTO dispute_case (id, category, severity, channel, description, special_needs, grid_code, grid_version, community_code,
                                           street_code, district_code, status, level, held_by, mediator_role_id, reported_at, deadline_at,
                                           reported_by, source_event_id, updated_at)
-                VALUES (\(id), \(category.rawValue), \(severity.rawValue), \(channel.rawValue), \(description), \(final.specialNeeds),
-                        \(intake.grid), \(location.gridVersion ?? 1), \(final.location.community ?? ""), \(location.street ?? ""), \(location.district),
-                        \(final.state.status.rawValue), \(final.state.level.rawValue), \(final.heldBy), \(final.state.mediator), \(now),
-                        \(final.deadlineAt), \(actor.subject), \(sourceEventID), \(now))
+                SELECT c.id, c.category, c.severity, c.channel, c.description, ARRAY(SELECT json_array_elements_text(c.special_needs::json)),
+                       c.grid, c.grid_version, c.community, c.street, c.district, c.status, c.level, c.held_by, NULLIF(c.mediator, '')::uuid,
+                       \(now), to_timestamp(NULLIF(c.deadline_at, 'NaN')), c.reported_by, NULLIF(c.source_event_id, '')::uuid, \(now)
+                FROM unnest(\(cases.map(\.id))::uuid[], \(cases.map(\.category.rawValue))::text[], \(cases.map(\.severity.rawValue))::text[],
+                            \(cases.map(\.channel.rawValue))::text[], \(cases.map(\.description))::text[], \(cases.map { Self.jsonList($0.specialNeeds) })::text[],
+                            \(cases.map { $0.location.grid ?? "" })::text[], \(cases.map { $0.location.gridVersion ?? 1 })::int4[],
+                            \(cases.map { $0.location.community ?? "" })::text[], \(cases.map { $0.location.street ?? "" })::text[],
+                            \(cases.map(\.location.district))::text[], \(cases.map(\.state.status.rawValue))::text[], \(cases.map(\.state.level.rawValue))::text[],
+                            \(cases.map(\.heldBy))::text[], \(cases.map { $0.state.mediator?.uuidString ?? "" })::text[],
+                            \(cases.map { $0.deadlineAt?.timeIntervalSince1970 ?? .nan })::float8[], \(fresh.map(\.actor))::text[],
+                            \(fresh.map { $0.sourceEventID?.uuidString ?? "" })::text[])
+                     AS c(id, category, severity, channel, description, special_needs, grid, grid_version, community, street, district, status,
+                          level, held_by, mediator, deadline_at, reported_by, source_event_id)
+                -- The load trigger locks each mediator's row at commit in the order the cases went in:
+                -- every batch in mediator order, so two batches never wait for each other in a circle.
+                ORDER BY c.mediator
                 ON CONFLICT DO NOTHING
                 RETURNING id),
             parties AS (
                 INSERT INTO case_party (case_id, position, resident_id, organisation_id, name, contact)
-                SELECT new_case.id, p.position - 1, NULLIF(p.resident_id, '')::uuid, NULLIF(p.organisation_id, '')::uuid, p.name,
-                       NULLIF(p.contact, '')
-                FROM new_case,
-                     unnest(\(parties.map { $0.residentId?.uuidString ?? "" }), \(parties.map { $0.organisationId?.uuidString ?? "" }),
-                            \(parties.map(\.name)), \(parties.map { $0.contact ?? "" })) WITH ORDINALITY
-                     AS p(resident_id, organisation_id, name, contact, position))
+                SELECT p.case_id, p.position, NULLIF(p.resident_id, '')::uuid, NULLIF(p.organisation_id, '')::uuid, p.name, NULLIF(p.contact, '')
+                FROM unnest(\(parties.map(\.0))::uuid[], \(parties.map(\.1))::int4[], \(parties.map { $0.2.residentId?.uuidString ?? "" })::text[],
+                            \(parties.map { $0.2.organisationId?.uuidString ?? "" })::text[], \(parties.map(\.2.name))::text[],
+                            \(parties.map { $0.2.contact ?? "" })::text[])
+                     AS p(case_id, position, resident_id, organisation_id, name, contact)
+                JOIN new_case ON new_case.id = p.case_id)
             SELECT id FROM new_case
             """, logger: logger)
-        var fresh = false
-        for try await _ in inserted { fresh = true }
-        guard fresh else { return nil }
-        try await record(changes, actor: actor.subject, now: now, on: connection)
-        return final
+        var written: Set<UUID> = []
+        for try await id in inserted.decode(UUID.self) { written.insert(id) }
+        let recorded = zip(reports, unique).map { report, unique in unique && written.contains(report.final.id) ? report : nil }
+        try await record(recorded.compactMap { $0 }.flatMap { report in report.changes.map { ($0, report.actor) } }, now: now, on: connection)
+        return recorded.map { $0?.final }
+    }
+
+    private static func jsonList(_ items: [String]) -> String {
+        String(decoding: (try? JSONEncoder().encode(items)) ?? Data("[]".utf8), as: UTF8.self)
     }
 
     /// Applies one action; illegal ones are refused with the hint. Escalations and transfers route again.
@@ -283,56 +322,72 @@ struct CaseStore: Sendable {
         return try await save(changes, actor: actor.subject, now: now, on: connection)
     }
 
-    /// What a case filed on a grid needs to know before anything is written, in one round trip: the grid
-    /// as the registry last drew it (which must lie in the caller's scope), the active mediators of its
-    /// community with their open cases, and the community's deadline rule for the case's kind.
+    /// What a case filed on a grid needs to know before anything is written: the grid as the registry
+    /// last drew it (which must lie in the caller's scope), the active mediators of its community with
+    /// their open cases, and the community's deadline rule for the case's kind.
     private func site(
         of code: String, category: DisputeCategory, severity: Severity, within actor: Principal, on connection: PostgresConnection
     ) async throws -> CaseSite {
-        let rows = try await connection.query(
-            """
-            SELECT g.version, g.community_code, g.street_code, g.district_code, m.role_id, COALESCE(l.open_cases, 0)::int8,
-                   r.kind, r.hours, r.late_after_hour
-            FROM known_place g
-            LEFT JOIN mediator m ON m.active AND m.level = 'community' AND m.place_code = g.community_code
-            LEFT JOIN mediator_load l ON l.role_id = m.role_id
-            LEFT JOIN deadline_rule r ON r.category = \(category.rawValue) AND r.severity = \(severity.rawValue) AND r.level = 'community'
-            WHERE g.code = \(code) AND g.level = 'grid'
-            """, logger: logger)
-        var location: PlaceLocation?
-        var mediators: [MediatorLoad] = []
-        var rule = DefaultDeadlines.rule(category: category, severity: severity, level: .community)
-        for try await (version, community, street, district, mediator, load, kind, hours, lateAfter) in rows.decode(
-            (Int, String?, String?, String, UUID?, Int, String?, Int?, Int?).self)
-        {
-            location = PlaceLocation(district: district, street: street, community: community, grid: code, gridVersion: version)
-            if let mediator { mediators.append(MediatorLoad(id: mediator, level: .community, place: community ?? "", openCases: load)) }
-            if let kind, let hours, let lateAfter { rule = DeadlineRule(kind: DeadlineRule.Kind(rawValue: kind) ?? .within, hours: hours, lateAfterHour: lateAfter) }
+        guard let site = try await sites(of: [(code, category, severity)], on: connection)[0] else {
+            throw MediationError.unknownGrid(code)
         }
-        guard let location, location.community != nil else { throw MediationError.unknownGrid(code) }
+        let location = site.location
         guard actor.scope.covers(PlacePath(district: location.district, street: location.street, community: location.community)) else {
             throw MediationError.outOfScope(scope: actor.scope.description, place: "grid \(code)")
         }
-        return CaseSite(location: location, mediators: mediators, communityRule: rule)
+        return site
+    }
+
+    /// The sites of many cases in one round trip, in order; `nil` for a grid that is not known.
+    private func sites(of cases: [(grid: String, category: DisputeCategory, severity: Severity)], on connection: PostgresConnection) async throws -> [CaseSite?] {
+        guard !cases.isEmpty else { return [] }
+        let rows = try await connection.query(
+            """
+            SELECT q.position, g.version, g.community_code, g.street_code, g.district_code, m.role_id, COALESCE(l.open_cases, 0)::int8,
+                   r.kind, r.hours, r.late_after_hour
+            FROM unnest(\(cases.map(\.grid))::text[], \(cases.map(\.category.rawValue))::text[], \(cases.map(\.severity.rawValue))::text[])
+                 WITH ORDINALITY AS q(grid, category, severity, position)
+            JOIN known_place g ON g.code = q.grid AND g.level = 'grid'
+            LEFT JOIN mediator m ON m.active AND m.level = 'community' AND m.place_code = g.community_code
+            LEFT JOIN mediator_load l ON l.role_id = m.role_id
+            LEFT JOIN deadline_rule r ON r.category = q.category AND r.severity = q.severity AND r.level = 'community'
+            """, logger: logger)
+        var sites = [CaseSite?](repeating: nil, count: cases.count)
+        for try await (position, version, community, street, district, mediator, load, kind, hours, lateAfter) in rows.decode(
+            (Int, Int, String?, String?, String, UUID?, Int, String?, Int?, Int?).self)
+        {
+            let index = position - 1, wanted = cases[index]
+            var site = sites[index] ?? CaseSite(
+                location: PlaceLocation(district: district, street: street, community: community, grid: wanted.grid, gridVersion: version),
+                mediators: [], communityRule: DefaultDeadlines.rule(category: wanted.category, severity: wanted.severity, level: .community))
+            if let mediator { site.mediators.append(MediatorLoad(id: mediator, level: .community, place: community ?? "", openCases: load)) }
+            if let kind, let hours, let lateAfter {
+                site.communityRule = DeadlineRule(kind: DeadlineRule.Kind(rawValue: kind) ?? .within, hours: hours, lateAfterHour: lateAfter)
+            }
+            sites[index] = site
+        }
+        return sites.map { site in site?.location.community == nil ? nil : site }
     }
 
     /// Where routing takes a case, worked out without writing: the least-loaded active mediator at the
     /// case's level; none there → the level above. `communityLoads` are the community's mediators when
     /// they were read already.
     private func routed(
-        _ record: CaseRecord, actor: String, now: Date, rules: RuleBook, communityLoads: [MediatorLoad]? = nil, on connection: PostgresConnection
+        _ record: CaseRecord, actor: String, now: Date, rules: RuleBook, communityLoads: [MediatorLoad]? = nil, routedInBatch: [UUID: Int] = [:],
+        on connection: PostgresConnection
     ) async throws -> [CaseChange] {
         var current = record
         var changes: [CaseChange] = []
         while true {
             let level = current.state.level
             let place = current.place(at: level)
-            let loads: [MediatorLoad]
+            var loads: [MediatorLoad]
             if level == .community, let communityLoads, place == record.location.community {
                 loads = communityLoads
             } else {
                 loads = try await mediators(at: level, place: place, on: connection)
             }
+            for index in loads.indices { loads[index].openCases += routedInBatch[loads[index].id] ?? 0 }
             if let mediator = Routing.mediator(level: level, place: place, among: loads) {
                 changes.append(try await advance(current, .assign(mediator: mediator), reason: "routed: least loaded at \(level.rawValue) \(place)", now: now, rules: rules))
                 return changes
@@ -413,20 +468,27 @@ struct CaseStore: Sendable {
 
     /// The history rows and the events of a case's changes: one statement each, however many changes.
     private func record(_ changes: [CaseChange], actor: String, now: Date, on connection: PostgresConnection) async throws {
+        try await record(changes.map { ($0, actor) }, now: now, on: connection)
+    }
+
+    /// The same for changes made by several callers (reports written together).
+    private func record(_ steps: [(change: CaseChange, actor: String)], now: Date, on connection: PostgresConnection) async throws {
+        guard !steps.isEmpty else { return }
+        let changes = steps.map(\.change)
         try await connection.query(
             """
             INSERT INTO case_transition (case_id, action, from_status, to_status, from_level, to_level, actor, reason, at)
-            SELECT t.case_id, t.action, NULLIF(t.from_status, ''), t.to_status, NULLIF(t.from_level, ''), t.to_level, \(actor),
+            SELECT t.case_id, t.action, NULLIF(t.from_status, ''), t.to_status, NULLIF(t.from_level, ''), t.to_level, t.actor,
                    NULLIF(t.reason, ''), \(now)
             FROM unnest(\(changes.map(\.record.id))::uuid[], \(changes.map(\.action))::text[],
                         \(changes.map { $0.previous?.state.status.rawValue ?? "" })::text[], \(changes.map(\.record.state.status.rawValue))::text[],
                         \(changes.map { $0.previous?.state.level.rawValue ?? "" })::text[], \(changes.map(\.record.state.level.rawValue))::text[],
-                        \(changes.map { $0.reason ?? "" })::text[]) WITH ORDINALITY
-                 AS t(case_id, action, from_status, to_status, from_level, to_level, reason, position)
+                        \(changes.map { $0.reason ?? "" })::text[], \(steps.map(\.actor))::text[]) WITH ORDINALITY
+                 AS t(case_id, action, from_status, to_status, from_level, to_level, reason, actor, position)
             ORDER BY t.position
             """, logger: logger)
         var entries: [OutboxEntry] = []
-        for change in changes {
+        for (change, actor) in steps {
             let key = change.record.id.uuidString.lowercased()
             let event = CloudEvent(
                 source: "/mediation", type: change.type, subject: key, time: now,
@@ -457,6 +519,57 @@ struct CaseChange: Sendable {
     var previous: CaseRecord?
     var reason: String?
     var type: EventType
+}
+
+/// A case reported by a caller; `sourceEventID` when a district system sent it.
+struct ReportRequest: Sendable {
+    var intake: CaseIntake
+    var actor: Principal
+    var sourceEventID: UUID?
+}
+
+/// A report's fields, checked before anything is read.
+struct CheckedIntake: Sendable {
+    var grid: String
+    var category: DisputeCategory
+    var severity: Severity
+    var channel: IntakeChannel
+    var description: String
+
+    init(_ intake: CaseIntake) throws(MediationError) {
+        var problems: [ProblemDetails.FieldProblem] = []
+        let category = DisputeCategory(rawValue: intake.category)
+        if category == nil { problems.append(.init(field: "category", problem: "must be one of \(DisputeCategory.allCases.map(\.rawValue).joined(separator: ", "))")) }
+        let severity = Severity(rawValue: intake.severity)
+        if severity == nil { problems.append(.init(field: "severity", problem: "must be minor or major")) }
+        let channel = IntakeChannel(rawValue: intake.channel)
+        if channel == nil { problems.append(.init(field: "channel", problem: "must be one of \(IntakeChannel.allCases.map(\.rawValue).joined(separator: ", "))")) }
+        let description = intake.description.trimmingCharacters(in: .whitespacesAndNewlines)
+        if description.isEmpty || description.count > 4000 { problems.append(.init(field: "description", problem: "say what the dispute is about (1 to 4,000 characters)")) }
+        if intake.parties.isEmpty { problems.append(.init(field: "parties", problem: "name at least one party")) }
+        for (index, party) in intake.parties.enumerated() where party.name.trimmingCharacters(in: .whitespaces).isEmpty {
+            problems.append(.init(field: "parties[\(index)].name", problem: "must not be empty"))
+        }
+        if let before = intake.alreadyBefore, before != "court", before != "police" {
+            problems.append(.init(field: "alreadyBefore", problem: "must be court or police when given"))
+        }
+        guard problems.isEmpty, let category, let severity, let channel else { throw .invalid(problems) }
+        if let before = intake.alreadyBefore {
+            throw .outsideMediation("The matter is already before the \(before); people's mediation does not take it up while it is.")
+        }
+        (grid, self.category, self.severity, self.channel, self.description) = (intake.grid, category, severity, channel, description)
+    }
+}
+
+/// A reported case worked out in memory, to be written with others (`CaseStore.write`).
+struct CaseReport: Sendable {
+    /// Report, acceptance and routing, in order; the last is the case as it is stored.
+    var changes: [CaseChange]
+    var parties: [CaseParty]
+    var actor: String
+    var sourceEventID: UUID?
+
+    var final: CaseRecord { changes[changes.count - 1].record }
 }
 
 /// A grid a case is filed on, with what routing and the first deadline need from its community.

@@ -13,6 +13,27 @@ struct MediationAPI: Sendable {
     let store: CaseStore
     let logger: Logger
     let clock: @Sendable () -> Date
+    /// Reports that arrive together share a transaction (see `GroupCommit`).
+    let reports: GroupCommit<ReportRequest, CaseSnapshot>
+
+    init(database: Database, store: CaseStore, logger: Logger, clock: @escaping @Sendable () -> Date) {
+        self.database = database
+        self.store = store
+        self.logger = logger
+        self.clock = clock
+        reports = GroupCommit(name: "dispute-case", database: database, logger: logger) { requests, connection in
+            let now = clock()
+            let planned = try await store.plan(requests, now: now, on: connection)
+            var written = try await store.write(planned.compactMap { try? $0.get() }, now: now, on: connection).makeIterator()
+            return planned.map { plan in
+                switch plan {
+                case .failure(let refusal): .failure(refusal)
+                case .success:
+                    if let record = written.next() ?? nil { .success(record.snapshot) } else { .failure(ProblemDetails.conflict("This report was recorded already.")) }
+                }
+            }
+        }
+    }
 
     static let reporters: Set<Role> = [.cityAdmin, .districtOperator, .streetOperator, .communityWorker, .gridWorker, .mediator, .districtIntegrator]
     static let handlers: Set<Role> = [.cityAdmin, .districtOperator, .streetOperator, .communityWorker, .mediator]
@@ -42,6 +63,10 @@ struct MediationAPI: Sendable {
         let principal = try principal(context, Self.reporters, "report disputes")
         let body = try await request.collectBody()
         let intake = try decodeJSON(CaseIntake.self, from: body)
+        // A plain report may share its transaction with others; one with a key to record is written alone.
+        guard request.headers[IdempotentWrite.header] != nil else {
+            return try APIResult(.created, try await reports.submit(ReportRequest(intake: intake, actor: principal))).response()
+        }
         let store = store, clock = clock
         return try await IdempotentWrite.run(request, body: body, subject: principal.subject, database: database, logger: logger) { connection in
             guard let record = try await store.report(intake, actor: principal, now: clock(), on: connection) else {
