@@ -56,86 +56,75 @@ struct OfferDesk: Sendable {
             if status == "pending" { pending += 1 }
             lastRank = max(lastRank, rank)
         }
-        return try await ask(for: need, asked: asked, pending: pending, lastRank: lastRank, directory: directory, now: now, on: connection)
+        let round = OfferRound(need: need, asked: asked, pending: pending, lastRank: lastRank)
+        return try await ask([round], directory: directory, now: now, on: connection)[0]
     }
 
-    /// The first offers of a need recorded in this same transaction: its row is ours already and
-    /// nobody has been asked yet, so neither is read again. `opened` (the need's own event) goes to
-    /// the outbox with the offers' events, in one statement.
+    /// The first offers of needs recorded in this same transaction: their rows are ours already and
+    /// nobody has been asked yet, so nothing is read again. Each need's `opened` event goes to the
+    /// outbox with the offers' events, all in one statement.
     func dispatchNew(
-        _ need: NeedRecord, opened: OutboxEntry, directory: VolunteerDirectory, now: Date, on connection: PostgresConnection
-    ) async throws -> [OfferSnapshot] {
-        try await ask(for: need, asked: [], pending: 0, lastRank: 0, before: [opened], directory: directory, now: now, on: connection)
+        _ needs: [(need: NeedRecord, opened: OutboxEntry)], directory: VolunteerDirectory, now: Date, on connection: PostgresConnection
+    ) async throws -> [[OfferSnapshot]] {
+        let rounds = needs.map { OfferRound(need: $0.need, asked: [], pending: 0, lastRank: 0) }
+        return try await ask(rounds, directory: directory, now: now, before: needs.map(\.opened), on: connection)
     }
 
-    /// Makes the offers; `before` are events written ahead of theirs.
+    /// Makes the offers of several needs in three statements however many needs there are: which
+    /// candidates are free, the offers, and their events (after `before`, events written ahead of theirs).
     private func ask(
-        for need: NeedRecord, asked: Set<UUID>, pending: Int, lastRank: Int, before: [OutboxEntry] = [], directory: VolunteerDirectory, now: Date,
-        on connection: PostgresConnection
-    ) async throws -> [OfferSnapshot] {
-        let made = try await offers(for: need, asked: asked, pending: pending, lastRank: lastRank, directory: directory, now: now, on: connection)
-        let events = try made.map { try VolunteerEvents.entry(VolunteerEventTypes.offerMade, key: $0.volunteerId, OfferChanged(offer: $0), now: now) }
+        _ rounds: [OfferRound], directory: VolunteerDirectory, now: Date, before: [OutboxEntry] = [], on connection: PostgresConnection
+    ) async throws -> [[OfferSnapshot]] {
+        let candidates = rounds.map { $0.candidates(directory: directory, now: now) }
+        let free = try await free(candidates, rounds: rounds, on: connection)
+        let made = rounds.indices.map { rounds[$0].offers(among: candidates[$0], free: free[$0], now: now) }
+        try await insert(made.flatMap { $0 }, now: now, on: connection)
+        // Too few candidates now: look again later rather than every round.
+        let short = rounds.indices.filter { made[$0].count < candidates[$0].wanted }.map { rounds[$0].need.id }
+        if !short.isEmpty {
+            try await connection.query(
+                "UPDATE service_need SET dispatch_after = \(now.addingTimeInterval(Self.retryAfter)) WHERE id = ANY(\(short))", logger: logger)
+        }
+        let events = try made.joined().map { try VolunteerEvents.entry(VolunteerEventTypes.offerMade, key: $0.volunteerId, OfferChanged(offer: $0), now: now) }
         try await Outbox.append(before + events, on: connection, logger: logger)
+        Counter(label: "volunteer_matching_offers_total", dimensions: [("outcome", "made")]).increment(by: events.count)
+        let without = candidates.filter { $0.wanted > 0 && $0.matches.isEmpty }.count
+        if without > 0 { Counter(label: "volunteer_matching_needs_without_candidates_total").increment(by: without) }
         return made
     }
 
-    private func offers(
-        for need: NeedRecord, asked: Set<UUID>, pending: Int, lastRank: Int, directory: VolunteerDirectory, now: Date, on connection: PostgresConnection
-    ) async throws -> [OfferSnapshot] {
-        // Once the service has begun, nobody new is asked: a late volunteer helps no one.
-        guard need.status == "open", need.windows[0].start > now else { return [] }
-        let id = need.id
-        let wanted = (need.volunteers - need.confirmed) * need.urgency.offersPerSeat - pending
-        guard wanted > 0 else { return [] }
-        // A few spare candidates: some may have been booked or paused since the index last looked.
-        let matches: [Match]
-        do {
-            matches = try directory.rank(need.profile, limit: wanted + 5, excluding: asked)
-        } catch {
-            return []  // still loading after a start; the dispatcher comes back to every open need
-        }
-        if matches.isEmpty { Counter(label: "volunteer_matching_needs_without_candidates_total").increment() }
-        var free: Set<UUID> = []
-        if !matches.isEmpty {
-            for try await volunteer in try await connection.query(
-                """
-                SELECT v.role_id FROM volunteer v
-                WHERE v.role_id = ANY(\(matches.map(\.volunteer))) AND v.active AND NOT v.paused
-                  AND NOT EXISTS (
-                    SELECT 1 FROM assignment_window w, unnest(\(need.windows.map(\.start))::timestamptz[], \(need.windows.map(\.end))::timestamptz[]) AS n(s, e)
-                    WHERE w.volunteer_id = v.role_id AND w.held AND w.starts_at < n.e AND n.s < w.ends_at)
-                """, logger: logger
-            ).decode(UUID.self) { free.insert(volunteer) }
-        }
+    /// Of each round's candidates, those still active, not paused and not booked during the need's
+    /// windows (the index may be a moment behind), in one query for all rounds.
+    private func free(_ candidates: [OfferRound.Candidates], rounds: [OfferRound], on connection: PostgresConnection) async throws -> [Set<UUID>] {
+        var free = [Set<UUID>](repeating: [], count: rounds.count)
+        let pairs = candidates.enumerated().flatMap { index, candidate in candidate.matches.map { (index, $0.volunteer) } }
+        guard !pairs.isEmpty else { return free }
+        let windows = rounds.enumerated().flatMap { index, round in round.need.windows.map { (index, $0) } }
+        for try await (index, volunteer) in try await connection.query(
+            """
+            SELECT p.round, p.volunteer FROM unnest(\(pairs.map(\.0))::int8[], \(pairs.map(\.1))::uuid[]) AS p(round, volunteer)
+            JOIN volunteer v ON v.role_id = p.volunteer AND v.active AND NOT v.paused
+            WHERE NOT EXISTS (
+                SELECT 1 FROM assignment_window w,
+                       unnest(\(windows.map(\.0))::int8[], \(windows.map(\.1.start))::timestamptz[], \(windows.map(\.1.end))::timestamptz[]) AS n(round, s, e)
+                WHERE n.round = p.round AND w.volunteer_id = p.volunteer AND w.held AND w.starts_at < n.e AND n.s < w.ends_at)
+            """, logger: logger
+        ).decode((Int, UUID).self) { free[index].insert(volunteer) }
+        return free
+    }
 
-        let lifetime = need.urgency.offerLifetime
-        // An answer is no use after the service has started.
-        let expiresAt = min(now.addingTimeInterval(lifetime), max(need.windows[0].start, now.addingTimeInterval(300)))
-        var made: [OfferSnapshot] = []
-        for match in matches where free.contains(match.volunteer) && made.count < wanted {
-            made.append(
-                OfferSnapshot(
-                    id: UUID.random(), needId: id, volunteerId: match.volunteer, status: "pending", rank: lastRank + made.count + 1,
-                    score: ScoreParts(match.score), offeredAt: now, expiresAt: expiresAt, answeredAt: nil, reason: nil))
-        }
-        if !made.isEmpty {
-            // All of a round's offers in one statement (their events go out with the caller's).
-            let scores = try made.map { String(decoding: try EventCoding.encode($0.score), as: UTF8.self) }
-            try await connection.query(
-                """
-                INSERT INTO offer (id, need_id, volunteer_id, status, rank, score, offered_at, expires_at)
-                SELECT o.id, \(id), o.volunteer_id, 'pending', o.rank, o.score::jsonb, \(now), \(expiresAt)
-                FROM unnest(\(made.map(\.id))::uuid[], \(made.map(\.volunteerId))::uuid[], \(made.map(\.rank))::int8[], \(scores)::text[])
-                     AS o(id, volunteer_id, rank, score)
-                """, logger: logger)
-        }
-        if made.count < wanted {
-            // Too few candidates now; look again later rather than every round.
-            try await connection.query(
-                "UPDATE service_need SET dispatch_after = \(now.addingTimeInterval(Self.retryAfter)) WHERE id = \(id)", logger: logger)
-        }
-        Counter(label: "volunteer_matching_offers_total", dimensions: [("outcome", "made")]).increment(by: made.count)
-        return made
+    /// Offers of any number of needs in one statement (their events go out with the caller's).
+    private func insert(_ offers: [OfferSnapshot], now: Date, on connection: PostgresConnection) async throws {
+        guard !offers.isEmpty else { return }
+        let scores = try offers.map { String(decoding: try EventCoding.encode($0.score), as: UTF8.self) }
+        try await connection.query(
+            """
+            INSERT INTO offer (id, need_id, volunteer_id, status, rank, score, offered_at, expires_at)
+            SELECT o.id, o.need_id, o.volunteer_id, 'pending', o.rank, o.score::jsonb, \(now), o.expires_at
+            FROM unnest(\(offers.map(\.id))::uuid[], \(offers.map(\.needId))::uuid[], \(offers.map(\.volunteerId))::uuid[], \(offers.map(\.rank))::int8[],
+                        \(scores)::text[], \(offers.map(\.expiresAt))::timestamptz[])
+                 AS o(id, need_id, volunteer_id, rank, score, expires_at)
+            """, logger: logger)
     }
 
     /// A volunteer says yes: a seat is taken, or the need is filled already and nothing changes.
@@ -347,5 +336,47 @@ extension ScoreParts {
         self.init(
             total: score.total, place: score.place, skills: score.skills, fairness: score.fairness, reliability: score.reliability,
             continuity: score.continuity, nearness: score.nearness.rawValue)
+    }
+}
+
+/// One need's round of asking, worked out without I/O: how many more offers it wants, the candidates
+/// the index ranks for it, and the offers made to those still free.
+struct OfferRound: Sendable {
+    var need: NeedRecord
+    /// Volunteers asked before, whatever they answered: nobody is asked twice.
+    var asked: Set<UUID>
+    var pending: Int
+    var lastRank: Int
+
+    struct Candidates: Sendable {
+        /// Offers still wanted; 0 when none are (or none can be made now).
+        var wanted: Int
+        var matches: [Match]
+    }
+
+    func candidates(directory: VolunteerDirectory, now: Date) -> Candidates {
+        // Once the service has begun, nobody new is asked: a late volunteer helps no one.
+        guard need.status == "open", need.windows[0].start > now else { return Candidates(wanted: 0, matches: []) }
+        let wanted = (need.volunteers - need.confirmed) * need.urgency.offersPerSeat - pending
+        guard wanted > 0 else { return Candidates(wanted: 0, matches: []) }
+        // A few spare candidates: some may have been booked or paused since the index last looked.
+        guard let matches = try? directory.rank(need.profile, limit: wanted + 5, excluding: asked) else {
+            return Candidates(wanted: 0, matches: [])  // still loading after a start; the dispatcher comes back to every open need
+        }
+        return Candidates(wanted: wanted, matches: matches)
+    }
+
+    /// The offers to the best `free` candidates, ranked after the need's earlier offers.
+    func offers(among candidates: Candidates, free: Set<UUID>, now: Date) -> [OfferSnapshot] {
+        // An answer is no use after the service has started.
+        let expiresAt = min(now.addingTimeInterval(need.urgency.offerLifetime), max(need.windows[0].start, now.addingTimeInterval(300)))
+        var made: [OfferSnapshot] = []
+        for match in candidates.matches where free.contains(match.volunteer) && made.count < candidates.wanted {
+            made.append(
+                OfferSnapshot(
+                    id: UUID.random(), needId: need.id, volunteerId: match.volunteer, status: "pending", rank: lastRank + made.count + 1,
+                    score: ScoreParts(match.score), offeredAt: now, expiresAt: expiresAt, answeredAt: nil, reason: nil))
+        }
+        return made
     }
 }

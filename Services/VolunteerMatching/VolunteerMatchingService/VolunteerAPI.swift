@@ -13,6 +13,31 @@ struct VolunteerAPI: Sendable {
     let directory: VolunteerDirectory
     let logger: Logger
     let clock: @Sendable () -> Date
+    /// Needs reported together share a transaction (see `GroupCommit`).
+    let reports: GroupCommit<(intake: NeedIntake, reporter: Principal), NeedCreated>
+
+    init(database: Database, directory: VolunteerDirectory, logger: Logger, clock: @escaping @Sendable () -> Date) {
+        self.database = database
+        self.directory = directory
+        self.logger = logger
+        self.clock = clock
+        let needs = NeedStore(logger: logger, calendar: directory.calendar), desk = OfferDesk(logger: logger)
+        reports = GroupCommit(name: "service-need", database: database, lanes: 6, logger: logger) { jobs, connection in
+            let now = clock()
+            var results: [Result<NeedCreated, any Error>] = []
+            for (intake, reporter) in jobs {
+                // A refusal comes before the need writes anything, so it is this need's answer alone.
+                do {
+                    results.append(.success(try await Self.open(intake, reporter: reporter, needs: needs, desk: desk, directory: directory, now: now, on: connection)))
+                } catch let refusal as VolunteerError {
+                    results.append(.failure(refusal))
+                } catch let refusal as ProblemDetails {
+                    results.append(.failure(refusal))
+                }
+            }
+            return results
+        }
+    }
 
     var calendar: Calendar { directory.calendar }
     var needs: NeedStore { NeedStore(logger: logger, calendar: calendar) }
@@ -70,17 +95,27 @@ struct VolunteerAPI: Sendable {
         let principal = try context.requirePrincipal(roles: Access.reporters, action: "report service needs")
         let body = try await request.collectBody()
         let intake = try decodeJSON(NeedIntake.self, from: body)
+        // A plain report may share its transaction with others; one with a key to record is written alone.
+        guard request.headers[IdempotentWrite.header] != nil else {
+            return try APIResult(.created, try await reports.submit((intake, principal))).response()
+        }
         let needs = needs, desk = desk, directory = directory, clock = clock
         return try await IdempotentWrite.run(request, body: body, subject: principal.subject, database: database, logger: logger) { connection in
-            let now = clock()
-            guard let record = try await needs.report(intake, actor: principal, publish: false, now: now, on: connection) else {
-                throw ProblemDetails.conflict("This need was recorded already.")
-            }
-            // The first offers go out with the need, so the reporter sees who is being asked.
-            let opened = try record.event(VolunteerEventTypes.needOpened, reason: nil, now: now)
-            let offers = try await desk.dispatchNew(record, opened: opened, directory: directory, now: now, on: connection)
-            return try APIResult(.created, NeedCreated(need: record.snapshot, offers: offers))
+            try APIResult(.created, try await Self.open(intake, reporter: principal, needs: needs, desk: desk, directory: directory, now: clock(), on: connection))
         }
+    }
+
+    /// Records a need and makes its first offers, which go out with it, so the reporter sees who is asked.
+    private static func open(
+        _ intake: NeedIntake, reporter: Principal, needs: NeedStore, desk: OfferDesk, directory: VolunteerDirectory, now: Date,
+        on connection: PostgresConnection
+    ) async throws -> NeedCreated {
+        guard let record = try await needs.report(intake, actor: reporter, publish: false, now: now, on: connection) else {
+            throw ProblemDetails.conflict("This need was recorded already.")
+        }
+        let opened = try record.event(VolunteerEventTypes.needOpened, reason: nil, now: now)
+        let offers = try await desk.dispatchNew([(record, opened)], directory: directory, now: now, on: connection)[0]
+        return NeedCreated(need: record.snapshot, offers: offers)
     }
 
     @Sendable func list(_ request: Request, context: AppContext) async throws -> Response {
