@@ -13,7 +13,9 @@ import Synchronization
 /// There is no background task: the first waiting request runs the shared transaction for everyone
 /// and, when it is done, hands the next batch to the first request still waiting. At most `lanes`
 /// transactions are in flight; a write that finds a lane free runs at once, alone, so at low load
-/// nothing waits for a batch to fill.
+/// nothing waits for a batch to fill. One lane is the default: measured at 1,000 writes/s on two
+/// cores, one lane gave lower latency than two or four (bigger batches, fewer round trips, and no two
+/// batches of one service waiting on each other's row locks).
 ///
 /// A job's own refusal (an unknown building, a taken id) is its own result and does not touch the
 /// others. When the shared transaction fails as a whole because the server refused something, each
@@ -53,7 +55,7 @@ public final class GroupCommit<Job: Sendable, Outcome: Sendable>: Sendable {
     ///   - name: what is written (`household`, `dispute-case`), the metrics' `write` dimension.
     ///   - lanes: transactions in flight at once; each holds a pool connection while it runs.
     ///   - maxBatch: jobs in one transaction at most.
-    public init(name: String, database: Database, lanes: Int = 2, maxBatch: Int = 64, logger: Logger, write: @escaping Write) {
+    public init(name: String, database: Database, lanes: Int = 1, maxBatch: Int = 64, logger: Logger, write: @escaping Write) {
         precondition(lanes > 0 && maxBatch > 0)
         self.database = database
         self.write = write

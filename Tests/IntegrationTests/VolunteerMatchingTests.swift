@@ -154,6 +154,48 @@ extension IntegrationSuite {
             }
         }
 
+        /// Needs reported together share transactions; each still gets its own answer and its own offers.
+        @Test func concurrentNeedsShareTransactionsAndEachGetsItsOwnAnswerAndOffers() async throws {
+            try await VolunteerHarness.run { matching in
+                let twice = UUID().uuidString
+                // 30 fine needs, then one id twice, an unknown household and a grid outside the worker's community.
+                let replies = try await withThrowingTaskGroup(of: (Int, APIReply).self) { group in
+                    for index in 0..<34 {
+                        group.addTask {
+                            let extra: [String: Any] =
+                                switch index {
+                                case 30, 31: ["id": twice]
+                                case 32: ["householdId": UUID().uuidString]
+                                case 33: ["grid": "G9"]
+                                default: [:]
+                                }
+                            return (index, try await matching.need(extra: extra))
+                        }
+                    }
+                    var replies: [Int: APIReply] = [:]
+                    for try await (index, reply) in group { replies[index] = reply }
+                    return replies
+                }
+                for index in 0..<30 {
+                    let reply = try #require(replies[index])
+                    #expect(reply.status == .created, "\(reply.body)")
+                    #expect(matching.volunteerIDs(matching.offers(reply)) == [VolunteerHarness.id(1), VolunteerHarness.id(2)], "each need its own two offers")
+                    let need = try #require((reply.json["need"] as? [String: Any])?["id"] as? String)
+                    #expect(matching.offers(reply).allSatisfy { $0["needId"] as? String == need })
+                }
+                #expect([replies[30]?.status.code, replies[31]?.status.code].compactMap { $0 }.sorted() == [201, 409], "one id twice: one wins")
+                #expect(replies[32]?.status == .unprocessableContent, "unknown household: \(replies[32]?.body ?? "")")
+                #expect(replies[33]?.status == .forbidden, "grid outside the scope: \(replies[33]?.body ?? "")")
+                #expect(try await matching.count("SELECT count(*) FROM service_need") == 31)
+                #expect(try await matching.count("SELECT count(*) FROM offer") == 62)
+                #expect(try await matching.count("SELECT count(*) FROM service_need WHERE contact_address = 'Canal Road 3, door 2'") == 31, "the household's address")
+                #expect(try await matching.count("SELECT count(*) FROM outbox WHERE event_type = 'volunteer.need.opened.v1'") == 31)
+                #expect(try await matching.count("SELECT count(*) FROM outbox WHERE event_type = 'volunteer.offer.made.v1'") == 62)
+                let transactions = try await matching.count("SELECT count(DISTINCT xmin::text) FROM service_need")
+                #expect(transactions < 31, "some needs shared a transaction (\(transactions) transactions for 31 needs)")
+            }
+        }
+
         @Test func anUnansweredOfferExpiresAndADeclinedOneFallsThroughToTheNextCandidate() async throws {
             try await VolunteerHarness.run { matching in
                 let nextTuesday = ("2026-12-01T09:00:00+08:00", "2026-12-01T11:00:00+08:00")

@@ -111,6 +111,15 @@ struct NeedRecord: Sendable {
         urgency, status, contact_name, contact_phone, contact_address, notes, opened_at
         """
 
+    init(
+        id: UUID, kind: ServiceKind, skills: [String], householdId: UUID?, residentId: UUID?, location: PlaceLocation, windows: [TimeWindow],
+        volunteers: Int, confirmed: Int, urgency: Urgency, status: String, contact: ServiceContact?, notes: String?, openedAt: Date
+    ) {
+        (self.id, self.kind, self.skills, self.householdId, self.residentId, self.location) = (id, kind, skills, householdId, residentId, location)
+        (self.windows, self.volunteers, self.confirmed, self.urgency, self.status) = (windows, volunteers, confirmed, urgency, status)
+        (self.contact, self.notes, self.openedAt) = (contact, notes, openedAt)
+    }
+
     init(_ row: PostgresRandomAccessRow) throws {
         id = try row["id"].decode(UUID.self)
         kind = ServiceKind(rawValue: try row["kind"].decode(String.self)) ?? .other
@@ -183,6 +192,71 @@ struct NeedStore: Sendable {
     func report(
         _ intake: NeedIntake, actor: Principal, sourceEventID: UUID? = nil, publish: Bool = true, now: Date, on connection: PostgresConnection
     ) async throws -> NeedRecord? {
+        let need = try await plan([NeedRequest(intake: intake, actor: actor, sourceEventID: sourceEventID)], now: now, on: connection)[0].get()
+        guard try await insert([need], now: now, on: connection)[0] else { return nil }
+        if publish { try await need.record.publish(VolunteerEventTypes.needOpened, reason: nil, now: now, on: connection, logger: logger) }
+        return need.record
+    }
+
+    /// Needs checked and placed in memory, nothing written: each the record it will be stored as, or
+    /// its refusal. The households, residents and grids they name are read in one query for all.
+    func plan(_ requests: [NeedRequest], now: Date, on connection: PostgresConnection) async throws -> [Result<PlannedNeed, VolunteerError>] {
+        let checked = requests.map { request in Result { () throws(VolunteerError) in try check(request.intake, now: now) } }
+        var places = try await places(of: zip(requests, checked).compactMap { request, check in (try? check.get()).map { _ in request.intake } }, on: connection)
+            .makeIterator()
+        return zip(requests, checked).map { request, check in
+            check.flatMap { checked in
+                Result { () throws(VolunteerError) in try place(checked, request: request, found: places.next()!, now: now) }
+            }
+        }
+    }
+
+    /// Writes planned needs in one statement; `false` for one whose id or source event was recorded
+    /// before, or that comes twice.
+    func insert(_ needs: [PlannedNeed], now: Date, on connection: PostgresConnection) async throws -> [Bool] {
+        var ids: Set<UUID> = [], sources: Set<UUID> = []
+        let unique = needs.map { need in ids.insert(need.record.id).inserted && (need.sourceEventID.map { sources.insert($0).inserted } ?? true) }
+        let fresh = zip(needs, unique).filter(\.1).map(\.0)
+        guard !fresh.isEmpty else { return unique }
+        let records = fresh.map(\.record)
+        let windows = try records.map { String(decoding: try EventCoding.encode($0.windows.map { ServiceWindow(start: $0.start, end: $0.end) }), as: UTF8.self) }
+        let rows = try await connection.query(
+            """
+            INSERT INTO service_need (id, kind, skills, household_id, resident_id, grid_code, community_code, street_code, district_code, windows,
+                                      first_start, last_end, volunteers, urgency, status, contact_name, contact_phone, contact_address, notes,
+                                      reported_by, source_event_id, opened_at)
+            SELECT n.id, n.kind, ARRAY(SELECT json_array_elements_text(n.skills::json)), NULLIF(n.household, '')::uuid, NULLIF(n.resident, '')::uuid,
+                   n.grid, n.community, n.street, n.district, n.windows::jsonb, n.first_start, n.last_end, n.volunteers, n.urgency, 'open',
+                   NULLIF(n.contact_name, ''), NULLIF(n.contact_phone, ''), NULLIF(n.contact_address, ''), NULLIF(n.notes, ''), n.reported_by,
+                   NULLIF(n.source_event, '')::uuid, \(now)
+            FROM unnest(\(records.map(\.id))::uuid[], \(records.map(\.kind.rawValue))::text[], \(records.map { Self.jsonList($0.skills) })::text[],
+                        \(records.map { $0.householdId?.uuidString ?? "" })::text[], \(records.map { $0.residentId?.uuidString ?? "" })::text[],
+                        \(records.map { $0.location.grid ?? "" })::text[], \(records.map { $0.location.community ?? "" })::text[],
+                        \(records.map { $0.location.street ?? "" })::text[], \(records.map(\.location.district))::text[], \(windows)::text[],
+                        \(records.map(\.windows[0].start))::timestamptz[], \(records.map { $0.windows.map(\.end).max()! })::timestamptz[],
+                        \(records.map(\.volunteers))::int8[], \(records.map(\.urgency.rawValue))::text[],
+                        \(records.map { $0.contact?.name ?? "" })::text[], \(records.map { $0.contact?.phone ?? "" })::text[],
+                        \(records.map { $0.contact?.address ?? "" })::text[], \(records.map { $0.notes ?? "" })::text[],
+                        \(fresh.map(\.reporter))::text[], \(fresh.map { $0.sourceEventID?.uuidString ?? "" })::text[])
+                 AS n(id, kind, skills, household, resident, grid, community, street, district, windows, first_start, last_end, volunteers, urgency,
+                      contact_name, contact_phone, contact_address, notes, reported_by, source_event)
+            ON CONFLICT DO NOTHING
+            RETURNING id
+            """, logger: logger)
+        var written: Set<UUID> = []
+        for try await id in rows.decode(UUID.self) { written.insert(id) }
+        for record in records where written.contains(record.id) {
+            logger.info("need opened", metadata: ["aggregate.id": "\(record.id)", "kind": "\(record.kind.rawValue)", "grid": "\(record.location.grid ?? "")"])
+        }
+        return zip(needs, unique).map { need, unique in unique && written.contains(need.record.id) }
+    }
+
+    private static func jsonList(_ items: [String]) -> String {
+        String(decoding: (try? JSONEncoder().encode(items)) ?? Data("[]".utf8), as: UTF8.self)
+    }
+
+    /// A need's own fields, checked before anything is read.
+    private func check(_ intake: NeedIntake, now: Date) throws(VolunteerError) -> CheckedNeed {
         var problems: [ProblemDetails.FieldProblem] = []
         let kind = ServiceKind(rawValue: intake.kind)
         if kind == nil { problems.append(.init(field: "kind", problem: "must be one of \(ServiceKind.allCases.map(\.rawValue).joined(separator: ", "))")) }
@@ -208,45 +282,47 @@ struct NeedStore: Sendable {
         } catch {
             problems.append(.init(field: error.field, problem: error.problem))
         }
-        guard problems.isEmpty, let kind, let urgency else { throw VolunteerError.invalid(problems) }
+        guard problems.isEmpty, let kind, let urgency else { throw .invalid(problems) }
+        return CheckedNeed(kind: kind, urgency: urgency, volunteers: volunteers, skills: skills, windows: windows)
+    }
 
-        let served = try await servedPlace(of: intake, on: connection)
+    /// Where the need is served, checked against the reporter's scope; the record it will be stored as.
+    private func place(_ need: CheckedNeed, request: NeedRequest, found: FoundPlaces, now: Date) throws(VolunteerError) -> PlannedNeed {
+        let intake = request.intake, actor = request.actor
+        if let household = intake.householdId, found.served == nil {
+            throw .unknownReference(field: "householdId", detail: "Household \(household.uuidString.lowercased()) is not known (the registry has not published it)")
+        }
+        if intake.householdId == nil, let resident = intake.residentId, found.served == nil {
+            throw .unknownReference(field: "residentId", detail: "Resident \(resident.uuidString.lowercased()) is not known (the registry has not published them)")
+        }
+        let served = found.served
         guard let grid = intake.grid ?? served?.grid else {
-            throw VolunteerError.invalid([.init(field: "grid", problem: "name the grid where the service is given (the household's is not known)")])
+            throw .invalid([.init(field: "grid", problem: "name the grid where the service is given (the household's is not known)")])
         }
         let location: PlaceLocation
         if grid == served?.grid, let home = served?.location {
             location = home
+        } else if let named = found.grid {
+            location = named
         } else {
-            location = try await gridLocation(grid, on: connection)
+            throw .unknownReference(field: "grid", detail: "Grid \(grid) is not known (the registry has not published it)")
         }
         let place = PlacePath(district: location.district, street: location.street, community: location.community)
-        guard actor.scope.covers(place) else { throw VolunteerError.outOfScope(scope: actor.scope.description, place: "grid \(grid)") }
+        guard actor.scope.covers(place) else { throw .outOfScope(scope: actor.scope.description, place: "grid \(grid)") }
         // The household's address becomes the need's contact: it must be the reporter's to give.
         if let home = served?.location, home.grid != grid,
             !actor.scope.covers(PlacePath(district: home.district, street: home.street, community: home.community))
         {
-            throw VolunteerError.outOfScope(scope: actor.scope.description, place: "the household served")
+            throw .outOfScope(scope: actor.scope.description, place: "the household served")
         }
-
-        let id = intake.id ?? UUID.random()
-        let encoded = String(decoding: try EventCoding.encode(windows.map { ServiceWindow(start: $0.start, end: $0.end) }), as: UTF8.self)
-        let inserted = try await connection.query(
-            """
-            INSERT INTO service_need (id, kind, skills, household_id, resident_id, grid_code, community_code, street_code, district_code, windows,
-                                      first_start, last_end, volunteers, urgency, status, contact_name, contact_phone, contact_address, notes,
-                                      reported_by, source_event_id, opened_at)
-            VALUES (\(id), \(kind.rawValue), \(skills), \(intake.householdId), \(intake.residentId), \(grid), \(location.community ?? ""),
-                    \(location.street ?? ""), \(location.district), \(encoded)::jsonb, \(windows[0].start), \(windows.map(\.end).max()!), \(volunteers),
-                    \(urgency.rawValue), 'open', \(intake.contact?.name), \(intake.contact?.phone), \(intake.contact?.address ?? served?.address),
-                    \(intake.notes), \(actor.subject), \(sourceEventID), \(now))
-            ON CONFLICT DO NOTHING
-            RETURNING \(unescaped: NeedRecord.columns)
-            """, logger: logger)
-        guard let record = try await inserted.collect(NeedRecord.init).first else { return nil }
-        if publish { try await record.publish(VolunteerEventTypes.needOpened, reason: nil, now: now, on: connection, logger: logger) }
-        logger.info("need opened", metadata: ["aggregate.id": "\(id)", "kind": "\(kind.rawValue)", "grid": "\(grid)"])
-        return record
+        var contact = intake.contact
+        if contact == nil, let address = served?.address { contact = ServiceContact(name: "", phone: nil, address: address) }
+        if contact?.address == nil { contact?.address = served?.address }
+        let record = NeedRecord(
+            id: intake.id ?? UUID.random(), kind: need.kind, skills: need.skills, householdId: intake.householdId, residentId: intake.residentId,
+            location: location, windows: need.windows, volunteers: need.volunteers, confirmed: 0, urgency: need.urgency, status: "open",
+            contact: contact, notes: intake.notes, openedAt: now)
+        return PlannedNeed(record: record, reporter: actor.subject, sourceEventID: request.sourceEventID)
     }
 
     /// Cancels an open or filled need: pending offers are withdrawn and confirmed assignments cancelled.
@@ -291,45 +367,68 @@ struct NeedStore: Sendable {
         return DateComponents(year: year, month: month, day: day)
     }
 
-    /// The household's (or the resident's) grid, where that grid lies, and the address, when the
-    /// registry has published them; one query.
-    private func servedPlace(of intake: NeedIntake, on connection: PostgresConnection) async throws -> ServedPlace? {
-        if let household = intake.householdId {
-            let rows = try await connection.query(
-                """
-                SELECT h.grid_code, h.address, g.district_code, g.street_code, g.community_code
-                FROM known_household h LEFT JOIN known_place g ON g.code = h.grid_code AND g.level = 'grid'
-                WHERE h.id = \(household)
-                """, logger: logger)
-            for try await (grid, address, district, street, community) in rows.decode((String?, String, String?, String?, String?).self) {
-                return ServedPlace(grid: grid, address: address, district: district, street: street, community: community)
-            }
-            throw VolunteerError.unknownReference(field: "householdId", detail: "Household \(household.uuidString.lowercased()) is not known (the registry has not published it)")
-        }
-        if let resident = intake.residentId {
-            let rows = try await connection.query(
-                """
-                SELECT r.grid_code, h.address, g.district_code, g.street_code, g.community_code
-                FROM known_resident r LEFT JOIN known_household h ON h.id = r.household_id
-                     LEFT JOIN known_place g ON g.code = r.grid_code AND g.level = 'grid'
-                WHERE r.id = \(resident)
-                """, logger: logger)
-            for try await (grid, address, district, street, community) in rows.decode((String?, String?, String?, String?, String?).self) {
-                return ServedPlace(grid: grid, address: address, district: district, street: street, community: community)
-            }
-            throw VolunteerError.unknownReference(field: "residentId", detail: "Resident \(resident.uuidString.lowercased()) is not known (the registry has not published them)")
-        }
-        return nil
-    }
-
-    func gridLocation(_ grid: String, on connection: PostgresConnection) async throws -> PlaceLocation {
+    /// For each need, in one query for all: the household (or resident) served, with its grid's place
+    /// and its address, and the place of the grid the need names.
+    private func places(of intakes: [NeedIntake], on connection: PostgresConnection) async throws -> [FoundPlaces] {
+        var found = [FoundPlaces](repeating: FoundPlaces(), count: intakes.count)
+        guard !intakes.isEmpty else { return found }
         let rows = try await connection.query(
-            "SELECT district_code, street_code, community_code FROM known_place WHERE code = \(grid) AND level = 'grid'", logger: logger)
-        for try await (district, street, community) in rows.decode((String, String?, String?).self) {
-            return PlaceLocation(district: district, street: street, community: community, grid: grid)
+            """
+            SELECT q.position, s.found, s.grid_code, s.address, sg.district_code, sg.street_code, sg.community_code,
+                   ng.district_code, ng.street_code, ng.community_code
+            FROM unnest(\(intakes.map { $0.householdId?.uuidString ?? "" })::text[], \(intakes.map { $0.residentId?.uuidString ?? "" })::text[],
+                        \(intakes.map { $0.grid ?? "" })::text[]) WITH ORDINALITY AS q(household, resident, grid, position)
+            LEFT JOIN LATERAL (
+                SELECT h.grid_code, h.address, true AS found FROM known_household h WHERE h.id = NULLIF(q.household, '')::uuid
+                UNION ALL
+                SELECT r.grid_code, rh.address, true FROM known_resident r LEFT JOIN known_household rh ON rh.id = r.household_id
+                WHERE q.household = '' AND r.id = NULLIF(q.resident, '')::uuid
+            ) s ON true
+            LEFT JOIN known_place sg ON sg.code = s.grid_code AND sg.level = 'grid'
+            LEFT JOIN known_place ng ON ng.code = NULLIF(q.grid, '') AND ng.level = 'grid'
+            """, logger: logger)
+        for try await (position, served, grid, address, district, street, community, gridDistrict, gridStreet, gridCommunity) in rows.decode(
+            (Int, Bool?, String?, String?, String?, String?, String?, String?, String?, String?).self)
+        {
+            let index = position - 1
+            if served == true { found[index].served = ServedPlace(grid: grid, address: address, district: district, street: street, community: community) }
+            if let gridDistrict, let named = intakes[index].grid {
+                found[index].grid = PlaceLocation(district: gridDistrict, street: gridStreet, community: gridCommunity, grid: named)
+            }
         }
-        throw VolunteerError.unknownReference(field: "grid", detail: "Grid \(grid) is not known (the registry has not published it)")
+        return found
     }
+}
+
+/// A need reported by a caller; `sourceEventID` when a district system sent it.
+struct NeedRequest: Sendable {
+    var intake: NeedIntake
+    var actor: Principal
+    var sourceEventID: UUID?
+}
+
+/// A need's own fields, checked.
+struct CheckedNeed: Sendable {
+    var kind: ServiceKind
+    var urgency: Urgency
+    var volunteers: Int
+    var skills: [String]
+    var windows: [TimeWindow]
+}
+
+/// A need worked out in memory, to be written with others (`NeedStore.insert`).
+struct PlannedNeed: Sendable {
+    var record: NeedRecord
+    var reporter: String
+    var sourceEventID: UUID?
+}
+
+/// What a need's household, resident and grid turned out to be.
+struct FoundPlaces: Sendable {
+    /// The household or resident served, when known.
+    var served: ServedPlace?
+    /// The grid the need names, when known.
+    var grid: PlaceLocation?
 }
 
 /// Where the household or resident a need serves lives.

@@ -14,7 +14,7 @@ struct VolunteerAPI: Sendable {
     let logger: Logger
     let clock: @Sendable () -> Date
     /// Needs reported together share a transaction (see `GroupCommit`).
-    let reports: GroupCommit<(intake: NeedIntake, reporter: Principal), NeedCreated>
+    let reports: GroupCommit<NeedRequest, NeedCreated>
 
     init(database: Database, directory: VolunteerDirectory, logger: Logger, clock: @escaping @Sendable () -> Date) {
         self.database = database
@@ -22,20 +22,8 @@ struct VolunteerAPI: Sendable {
         self.logger = logger
         self.clock = clock
         let needs = NeedStore(logger: logger, calendar: directory.calendar), desk = OfferDesk(logger: logger)
-        reports = GroupCommit(name: "service-need", database: database, lanes: 6, logger: logger) { jobs, connection in
-            let now = clock()
-            var results: [Result<NeedCreated, any Error>] = []
-            for (intake, reporter) in jobs {
-                // A refusal comes before the need writes anything, so it is this need's answer alone.
-                do {
-                    results.append(.success(try await Self.open(intake, reporter: reporter, needs: needs, desk: desk, directory: directory, now: now, on: connection)))
-                } catch let refusal as VolunteerError {
-                    results.append(.failure(refusal))
-                } catch let refusal as ProblemDetails {
-                    results.append(.failure(refusal))
-                }
-            }
-            return results
+        reports = GroupCommit(name: "service-need", database: database, logger: logger) { requests, connection in
+            try await Self.open(requests, needs: needs, desk: desk, directory: directory, now: clock(), on: connection)
         }
     }
 
@@ -96,26 +84,39 @@ struct VolunteerAPI: Sendable {
         let body = try await request.collectBody()
         let intake = try decodeJSON(NeedIntake.self, from: body)
         // A plain report may share its transaction with others; one with a key to record is written alone.
+        let needRequest = NeedRequest(intake: intake, actor: principal)
         guard request.headers[IdempotentWrite.header] != nil else {
-            return try APIResult(.created, try await reports.submit((intake, principal))).response()
+            return try APIResult(.created, try await reports.submit(needRequest)).response()
         }
         let needs = needs, desk = desk, directory = directory, clock = clock
         return try await IdempotentWrite.run(request, body: body, subject: principal.subject, database: database, logger: logger) { connection in
-            try APIResult(.created, try await Self.open(intake, reporter: principal, needs: needs, desk: desk, directory: directory, now: clock(), on: connection))
+            try APIResult(.created, try await Self.open([needRequest], needs: needs, desk: desk, directory: directory, now: clock(), on: connection)[0].get())
         }
     }
 
-    /// Records a need and makes its first offers, which go out with it, so the reporter sees who is asked.
+    /// Records needs and makes their first offers, which go out with them, so each reporter sees who
+    /// is asked: six statements however many needs.
     private static func open(
-        _ intake: NeedIntake, reporter: Principal, needs: NeedStore, desk: OfferDesk, directory: VolunteerDirectory, now: Date,
-        on connection: PostgresConnection
-    ) async throws -> NeedCreated {
-        guard let record = try await needs.report(intake, actor: reporter, publish: false, now: now, on: connection) else {
-            throw ProblemDetails.conflict("This need was recorded already.")
+        _ requests: [NeedRequest], needs: NeedStore, desk: OfferDesk, directory: VolunteerDirectory, now: Date, on connection: PostgresConnection
+    ) async throws -> [Result<NeedCreated, any Error>] {
+        let planned = try await needs.plan(requests, now: now, on: connection)
+        let candidates = planned.compactMap { try? $0.get() }
+        let inserted = try await needs.insert(candidates, now: now, on: connection)
+        let opened = zip(candidates, inserted).filter(\.1).map(\.0.record)
+        let offers = try await desk.dispatchNew(
+            try opened.map { ($0, try $0.event(VolunteerEventTypes.needOpened, reason: nil, now: now)) }, directory: directory, now: now, on: connection)
+        var outcomes = zip(inserted, candidates).makeIterator()
+        var offered = zip(opened, offers).makeIterator()
+        return planned.map { plan -> Result<NeedCreated, any Error> in
+            switch plan {
+            case .failure(let refusal): return .failure(refusal)
+            case .success:
+                guard let (written, _) = outcomes.next(), written, let (record, offers) = offered.next() else {
+                    return .failure(ProblemDetails.conflict("This need was recorded already."))
+                }
+                return .success(NeedCreated(need: record.snapshot, offers: offers))
+            }
         }
-        let opened = try record.event(VolunteerEventTypes.needOpened, reason: nil, now: now)
-        let offers = try await desk.dispatchNew([(record, opened)], directory: directory, now: now, on: connection)[0]
-        return NeedCreated(need: record.snapshot, offers: offers)
     }
 
     @Sendable func list(_ request: Request, context: AppContext) async throws -> Response {
