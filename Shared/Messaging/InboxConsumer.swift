@@ -190,7 +190,7 @@ public final class InboxConsumer: Service, Sendable {
                 guard try await applyFinishing(current) else { return }
             } else {
                 let handler = handler
-                async let upcoming = Self.prepare(next, handler: handler)
+                async let upcoming = OtherCore.run { Self.prepare(next, handler: handler) }
                 let finished = try await applyFinishing(current)
                 let prepared = await upcoming
                 // Stopped with a batch polled but not applied: its offsets stay uncommitted, the next

@@ -29,6 +29,12 @@ public final class OutboxRelay: Service, Sendable {
         /// fewer full ones; events wait at most this much longer.
         public var gatherInterval: Duration = .milliseconds(25)
         public var backlogSampleInterval: Duration = .seconds(5)
+        /// Rows the relay deletes between two VACUUMs of the outbox. A round reads the oldest rows
+        /// first, by primary key, and a deleted row stays in that index until it is vacuumed: in a
+        /// 200,000-row import, before this, every read walked over all the rows sent since the last
+        /// autovacuum (19 ms a round on average, and growing) and took as much of PostgreSQL's time
+        /// as writing the residents themselves. 0 leaves the outbox to autovacuum.
+        public var vacuumAfter: Int = 20_000
         /// How long a round in flight may still run once graceful shutdown began; then it is cancelled
         /// and its rows, published or not, stay unsent for the next relay.
         public var shutdownGrace: Duration = .seconds(5)
@@ -79,6 +85,7 @@ public final class OutboxRelay: Service, Sendable {
         var nextSample = clock.now
         var failures = 0
         var idle = configuration.idleInterval
+        var deletedSinceVacuum = 0
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             if clock.now >= nextSample {
                 _ = try? await BoundedWait.limit(to: .seconds(10), graceAfterShutdown: .seconds(1)) { await self.sampleBacklog() }
@@ -96,6 +103,11 @@ public final class OutboxRelay: Service, Sendable {
                     idle = min(idle * 2, configuration.maxIdleInterval)
                 } else {
                     idle = configuration.idleInterval
+                    deletedSinceVacuum += outcome.published
+                    if configuration.vacuumAfter > 0, deletedSinceVacuum >= configuration.vacuumAfter {
+                        deletedSinceVacuum = 0
+                        await vacuum()
+                    }
                     if outcome.published < configuration.batchSize / 4 { await ShutdownGrace.pause(configuration.gatherInterval) }
                 }
             } catch let abandoned as BoundedWait.Abandoned {
@@ -110,6 +122,21 @@ public final class OutboxRelay: Service, Sendable {
             }
         }
         logger.info("outbox relay stopped", metadata: ["db.schema": "\(database.schema)"])
+    }
+
+    /// Clears the sent rows out of the outbox and its indexes (see `Configuration.vacuumAfter`). A
+    /// failure is logged and otherwise ignored: autovacuum does the same work later.
+    private func vacuum() async {
+        let logger = logger
+        do {
+            _ = try await BoundedWait.limit(to: .seconds(30), graceAfterShutdown: .seconds(1)) {
+                try await self.database.withConnection { connection in
+                    try await connection.query("VACUUM (SKIP_LOCKED) outbox", logger: logger)
+                }
+            }
+        } catch {
+            logger.warning("outbox vacuum failed; autovacuum will do it", metadata: ["error": "\(String(reflecting: error))", "db.schema": "\(database.schema)"])
+        }
     }
 
     private func backoff(_ failures: Int) -> Duration {

@@ -37,6 +37,7 @@ extension IntegrationSuite {
                     let relayServices = (0..<relays).map { _ in
                         var configuration = OutboxRelay.Configuration()
                         configuration.batchSize = 500
+                        configuration.vacuumAfter = 4000
                         return OutboxRelay(database: source, producer: producer, configuration: configuration, logger: logger)
                     }
                     try await withThrowingTaskGroup(of: Void.self) { group in
@@ -51,6 +52,10 @@ extension IntegrationSuite {
 
                     #expect(try await Stack.count(destination, "SELECT count(*) FROM probe_applied") == events)
                     #expect(try await Stack.count(source, "SELECT count(*) FROM outbox WHERE sent_at IS NULL") == 0)
+                    // The relay vacuumed the outbox as it went (every 4,000 rows here).
+                    try await Stack.eventually(timeout: .seconds(10), "the outbox vacuumed") {
+                        try await Stack.count(source, "SELECT vacuum_count FROM pg_stat_user_tables WHERE schemaname = current_schema() AND relname = 'outbox'") > 0
+                    }
                     let sequences = try await Stack.sequencesByKey(destination)
                     #expect(sequences.count == keyCount)
                     for (key, seqs) in sequences {

@@ -150,6 +150,10 @@ struct ResidentStore: Sendable {
                 results.append(.failure(error))
             }
         }
+        // The events are encoded on the other core while the rows are written: in a district import
+        // encoding is a good part of the time a batch holds its transaction.
+        let outcomes = results
+        async let events = OtherCore.run { try Self.events(of: outcomes, existing: existing, now: now) }
         try await insert(inserts, now: now, on: connection)
         try await update(updates, now: now, on: connection)
         try await recordMoves(moves, recordedBy: actor.recordedBy, reason: reason, now: now, on: connection)
@@ -157,6 +161,14 @@ struct ResidentStore: Sendable {
             try await AuditLog(logger: logger).append(
                 sensitiveChanged.map { AuditEntry(actor: actor, action: .sensitiveGroupsWritten, residentId: $0, reason: reason) }, on: connection)
         }
+        try await Outbox.append(try await events, on: connection, logger: logger)
+        return results
+    }
+
+    /// The registry events of a write's outcomes.
+    private static func events(
+        of results: [Result<WriteOutcome<ResidentRecord>, RegistryError>], existing: [UUID: ResidentRecord], now: Date
+    ) throws -> [OutboxEntry] {
         var events: [OutboxEntry] = []
         for case .success(let outcome) in results {
             let resident = outcome.snapshot
@@ -175,8 +187,7 @@ struct ResidentStore: Sendable {
             case .unchanged: break
             }
         }
-        try await Outbox.append(events, on: connection, logger: logger)
-        return results
+        return events
     }
 
     /// A partial update: the stored number and, unless the caller may see them, sensitive groups stay.
