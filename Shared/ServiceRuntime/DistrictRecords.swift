@@ -1,4 +1,5 @@
 import Contracts
+import Foundation
 import Logging
 import Messaging
 
@@ -29,5 +30,19 @@ public enum DistrictRecords {
             logger.warning("district \(what) rejected", metadata: ["event.id": "\(rejection.eventID)", "reason": "\(rejection.reason)"])
         }
         if !rejections.isEmpty { throw EventRejections(rejections: rejections) }
+    }
+}
+
+/// Something reported to a service (a dispute, a service need) by a caller: a person through the API,
+/// or a district system, whose event's id (`sourceEventID`) then makes a redelivery write nothing.
+public struct Reported<Intake: Sendable>: Sendable {
+    public var intake: Intake
+    public var actor: Principal
+    public var sourceEventID: UUID?
+
+    public init(intake: Intake, actor: Principal, sourceEventID: UUID? = nil) {
+        self.intake = intake
+        self.actor = actor
+        self.sourceEventID = sourceEventID
     }
 }

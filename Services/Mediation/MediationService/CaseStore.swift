@@ -232,7 +232,7 @@ struct CaseStore: Sendable {
                        c.grid, c.grid_version, c.community, c.street, c.district, c.status, c.level, c.held_by, NULLIF(c.mediator, '')::uuid,
                        \(now), to_timestamp(NULLIF(c.deadline_at, 'NaN')), c.reported_by, NULLIF(c.source_event_id, '')::uuid, \(now)
                 FROM unnest(\(cases.map(\.id))::uuid[], \(cases.map(\.category.rawValue))::text[], \(cases.map(\.severity.rawValue))::text[],
-                            \(cases.map(\.channel.rawValue))::text[], \(cases.map(\.description))::text[], \(cases.map { Self.jsonList($0.specialNeeds) })::text[],
+                            \(cases.map(\.channel.rawValue))::text[], \(cases.map(\.description))::text[], \(cases.map { NestedList.json($0.specialNeeds) })::text[],
                             \(cases.map { $0.location.grid ?? "" })::text[], \(cases.map { $0.location.gridVersion ?? 1 })::int4[],
                             \(cases.map { $0.location.community ?? "" })::text[], \(cases.map { $0.location.street ?? "" })::text[],
                             \(cases.map(\.location.district))::text[], \(cases.map(\.state.status.rawValue))::text[], \(cases.map(\.state.level.rawValue))::text[],
@@ -261,10 +261,6 @@ struct CaseStore: Sendable {
         let recorded = zip(reports, unique).map { report, unique in unique && written.contains(report.final.id) ? report : nil }
         try await record(recorded.compactMap { $0 }.flatMap { report in report.changes.map { ($0, report.actor) } }, now: now, on: connection)
         return recorded.map { $0?.final }
-    }
-
-    private static func jsonList(_ items: [String]) -> String {
-        String(decoding: (try? JSONEncoder().encode(items)) ?? Data("[]".utf8), as: UTF8.self)
     }
 
     /// Applies one action; illegal ones are refused with the hint. Escalations and transfers route again.
@@ -521,12 +517,8 @@ struct CaseChange: Sendable {
     var type: EventType
 }
 
-/// A case reported by a caller; `sourceEventID` when a district system sent it.
-struct ReportRequest: Sendable {
-    var intake: CaseIntake
-    var actor: Principal
-    var sourceEventID: UUID?
-}
+/// A case reported by a caller.
+typealias ReportRequest = Reported<CaseIntake>
 
 /// A report's fields, checked before anything is read.
 struct CheckedIntake: Sendable {

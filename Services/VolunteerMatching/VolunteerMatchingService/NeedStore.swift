@@ -229,7 +229,7 @@ struct NeedStore: Sendable {
                    n.grid, n.community, n.street, n.district, n.windows::jsonb, n.first_start, n.last_end, n.volunteers, n.urgency, 'open',
                    NULLIF(n.contact_name, ''), NULLIF(n.contact_phone, ''), NULLIF(n.contact_address, ''), NULLIF(n.notes, ''), n.reported_by,
                    NULLIF(n.source_event, '')::uuid, \(now)
-            FROM unnest(\(records.map(\.id))::uuid[], \(records.map(\.kind.rawValue))::text[], \(records.map { Self.jsonList($0.skills) })::text[],
+            FROM unnest(\(records.map(\.id))::uuid[], \(records.map(\.kind.rawValue))::text[], \(records.map { NestedList.json($0.skills) })::text[],
                         \(records.map { $0.householdId?.uuidString ?? "" })::text[], \(records.map { $0.residentId?.uuidString ?? "" })::text[],
                         \(records.map { $0.location.grid ?? "" })::text[], \(records.map { $0.location.community ?? "" })::text[],
                         \(records.map { $0.location.street ?? "" })::text[], \(records.map(\.location.district))::text[], \(windows)::text[],
@@ -249,10 +249,6 @@ struct NeedStore: Sendable {
             logger.info("need opened", metadata: ["aggregate.id": "\(record.id)", "kind": "\(record.kind.rawValue)", "grid": "\(record.location.grid ?? "")"])
         }
         return zip(needs, unique).map { need, unique in unique && written.contains(need.record.id) }
-    }
-
-    private static func jsonList(_ items: [String]) -> String {
-        String(decoding: (try? JSONEncoder().encode(items)) ?? Data("[]".utf8), as: UTF8.self)
     }
 
     /// A need's own fields, checked before anything is read.
@@ -400,12 +396,8 @@ struct NeedStore: Sendable {
     }
 }
 
-/// A need reported by a caller; `sourceEventID` when a district system sent it.
-struct NeedRequest: Sendable {
-    var intake: NeedIntake
-    var actor: Principal
-    var sourceEventID: UUID?
-}
+/// A need reported by a caller.
+typealias NeedRequest = Reported<NeedIntake>
 
 /// A need's own fields, checked.
 struct CheckedNeed: Sendable {
