@@ -46,3 +46,27 @@ public struct Reported<Intake: Sendable>: Sendable {
         self.sourceEventID = sourceEventID
     }
 }
+
+extension Reported {
+    /// Of reports written together, whether each is the first with its id and with its source event;
+    /// a later one is the same report again and writes nothing.
+    public static func firsts(ids: [UUID], sources: [UUID?]) -> [Bool] {
+        var seenIDs: Set<UUID> = [], seenSources: Set<UUID> = []
+        return zip(ids, sources).map { id, source in seenIDs.insert(id).inserted && (source.map { seenSources.insert($0).inserted } ?? true) }
+    }
+
+    /// Each report's answer: its refusal, or what was written for it. `written` holds one entry per
+    /// report that was planned, in order, `nil` where nothing was written because the report was
+    /// recorded before; that one is answered with a conflict saying `recordedBefore`.
+    public static func answers<Planned, Refusal: Error, Written>(
+        _ planned: [Result<Planned, Refusal>], written: [Written?], recordedBefore: String
+    ) -> [Result<Written, any Error>] {
+        var written = written.makeIterator()
+        return planned.map { plan in
+            switch plan {
+            case .failure(let refusal): .failure(refusal)
+            case .success: (written.next() ?? nil).map { .success($0) } ?? .failure(ProblemDetails.conflict(recordedBefore))
+            }
+        }
+    }
+}

@@ -178,10 +178,7 @@ struct CaseStore: Sendable {
             do throws(any Error) {
                 let intake = try check.get()
                 guard let site = sites.next() ?? nil else { throw MediationError.unknownGrid(intake.grid) }
-                let location = site.location
-                guard request.actor.scope.covers(PlacePath(district: location.district, street: location.street, community: location.community)) else {
-                    throw MediationError.outOfScope(scope: request.actor.scope.description, place: "grid \(intake.grid)")
-                }
+                try site.require(within: request.actor)
                 let report = try await plan(intake, site: site, request: request, now: now, routedInBatch: routedHere, on: connection)
                 if let mediator = report.final.state.mediator { routedHere[mediator, default: 0] += 1 }
                 plans.append(.success(report))
@@ -215,12 +212,9 @@ struct CaseStore: Sendable {
     /// parties, the history rows, the events). A report whose case id or source event was recorded
     /// before, or comes twice, writes nothing and answers `nil`.
     func write(_ reports: [CaseReport], now: Date, on connection: PostgresConnection) async throws -> [CaseRecord?] {
-        var ids: Set<UUID> = [], sources: Set<UUID> = []
-        let unique = reports.map { report in
-            ids.insert(report.final.id).inserted && (report.sourceEventID.map { sources.insert($0).inserted } ?? true)
-        }
-        let cases = zip(reports, unique).filter(\.1).map { $0.0.final }
+        let unique = ReportRequest.firsts(ids: reports.map(\.final.id), sources: reports.map(\.sourceEventID))
         let fresh = zip(reports, unique).filter(\.1).map(\.0)
+        let cases = fresh.map(\.final)
         let parties = fresh.flatMap { report in report.parties.enumerated().map { (report.final.id, $0.offset, $0.element) } }
         let inserted = try await connection.query(
             """
@@ -327,10 +321,7 @@ struct CaseStore: Sendable {
         guard let site = try await sites(of: [(code, category, severity)], on: connection)[0] else {
             throw MediationError.unknownGrid(code)
         }
-        let location = site.location
-        guard actor.scope.covers(PlacePath(district: location.district, street: location.street, community: location.community)) else {
-            throw MediationError.outOfScope(scope: actor.scope.description, place: "grid \(code)")
-        }
+        try site.require(within: actor)
         return site
     }
 
@@ -569,6 +560,13 @@ struct CaseSite: Sendable {
     var location: PlaceLocation
     var mediators: [MediatorLoad]
     var communityRule: DeadlineRule
+
+    /// Throws unless the grid lies in the caller's scope.
+    func require(within actor: Principal) throws(MediationError) {
+        guard actor.scope.covers(PlacePath(district: location.district, street: location.street, community: location.community)) else {
+            throw .outOfScope(scope: actor.scope.description, place: "grid \(location.grid ?? "")")
+        }
+    }
 }
 
 /// The deadline rules of one kind of case, each level read at most once per request.

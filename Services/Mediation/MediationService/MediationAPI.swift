@@ -24,14 +24,8 @@ struct MediationAPI: Sendable {
         reports = GroupCommit(name: "dispute-case", database: database, logger: logger) { requests, connection in
             let now = clock()
             let planned = try await store.plan(requests, now: now, on: connection)
-            var written = try await store.write(planned.compactMap { try? $0.get() }, now: now, on: connection).makeIterator()
-            return planned.map { plan in
-                switch plan {
-                case .failure(let refusal): .failure(refusal)
-                case .success:
-                    if let record = written.next() ?? nil { .success(record.snapshot) } else { .failure(ProblemDetails.conflict("This report was recorded already.")) }
-                }
-            }
+            let written = try await store.write(planned.compactMap { try? $0.get() }, now: now, on: connection)
+            return ReportRequest.answers(planned, written: written.map { $0?.snapshot }, recordedBefore: "This report was recorded already.")
         }
     }
 

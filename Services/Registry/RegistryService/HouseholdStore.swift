@@ -298,7 +298,7 @@ struct HouseholdRegistration: Sendable {
     static func write(
         _ registrations: [HouseholdRegistration], now: Date, on connection: PostgresConnection, logger: Logger
     ) async throws -> [Result<HouseholdSnapshot, any Error>] {
-        var results = [Result<HouseholdSnapshot, any Error>](repeating: .failure(CancellationError()), count: registrations.count)
+        var results = [Result<HouseholdSnapshot, any Error>?](repeating: nil, count: registrations.count)
         let byCaller = Dictionary(grouping: registrations.indices) { index in
             let actor = registrations[index].actor
             return "\(actor.subject)\u{0}\(actor.role.rawValue)\u{0}\(actor.scope)"
@@ -310,6 +310,6 @@ struct HouseholdRegistration: Sendable {
                 results[index] = outcome.map(\.snapshot).mapError { $0 }
             }
         }
-        return results
+        return results.map { $0! }  // every index belongs to one caller's group
     }
 }

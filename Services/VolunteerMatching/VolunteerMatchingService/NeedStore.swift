@@ -193,9 +193,9 @@ struct NeedStore: Sendable {
         _ intake: NeedIntake, actor: Principal, sourceEventID: UUID? = nil, publish: Bool = true, now: Date, on connection: PostgresConnection
     ) async throws -> NeedRecord? {
         let need = try await plan([NeedRequest(intake: intake, actor: actor, sourceEventID: sourceEventID)], now: now, on: connection)[0].get()
-        guard try await insert([need], now: now, on: connection)[0] else { return nil }
-        if publish { try await need.record.publish(VolunteerEventTypes.needOpened, reason: nil, now: now, on: connection, logger: logger) }
-        return need.record
+        guard let record = try await insert([need], now: now, on: connection)[0] else { return nil }
+        if publish { try await record.publish(VolunteerEventTypes.needOpened, reason: nil, now: now, on: connection, logger: logger) }
+        return record
     }
 
     /// Needs checked and placed in memory, nothing written: each the record it will be stored as, or
@@ -211,13 +211,12 @@ struct NeedStore: Sendable {
         }
     }
 
-    /// Writes planned needs in one statement; `false` for one whose id or source event was recorded
+    /// Writes planned needs in one statement; `nil` for one whose id or source event was recorded
     /// before, or that comes twice.
-    func insert(_ needs: [PlannedNeed], now: Date, on connection: PostgresConnection) async throws -> [Bool] {
-        var ids: Set<UUID> = [], sources: Set<UUID> = []
-        let unique = needs.map { need in ids.insert(need.record.id).inserted && (need.sourceEventID.map { sources.insert($0).inserted } ?? true) }
+    func insert(_ needs: [PlannedNeed], now: Date, on connection: PostgresConnection) async throws -> [NeedRecord?] {
+        let unique = NeedRequest.firsts(ids: needs.map(\.record.id), sources: needs.map(\.sourceEventID))
         let fresh = zip(needs, unique).filter(\.1).map(\.0)
-        guard !fresh.isEmpty else { return unique }
+        guard !fresh.isEmpty else { return needs.map { _ in nil } }
         let records = fresh.map(\.record)
         let windows = try records.map { String(decoding: try EventCoding.encode($0.windows.map { ServiceWindow(start: $0.start, end: $0.end) }), as: UTF8.self) }
         let rows = try await connection.query(
@@ -248,7 +247,7 @@ struct NeedStore: Sendable {
         for record in records where written.contains(record.id) {
             logger.info("need opened", metadata: ["aggregate.id": "\(record.id)", "kind": "\(record.kind.rawValue)", "grid": "\(record.location.grid ?? "")"])
         }
-        return zip(needs, unique).map { need, unique in unique && written.contains(need.record.id) }
+        return zip(needs, unique).map { need, unique in unique && written.contains(need.record.id) ? need.record : nil }
     }
 
     /// A need's own fields, checked before anything is read.

@@ -100,23 +100,13 @@ struct VolunteerAPI: Sendable {
         _ requests: [NeedRequest], needs: NeedStore, desk: OfferDesk, directory: VolunteerDirectory, now: Date, on connection: PostgresConnection
     ) async throws -> [Result<NeedCreated, any Error>] {
         let planned = try await needs.plan(requests, now: now, on: connection)
-        let candidates = planned.compactMap { try? $0.get() }
-        let inserted = try await needs.insert(candidates, now: now, on: connection)
-        let opened = zip(candidates, inserted).filter(\.1).map(\.0.record)
-        let offers = try await desk.dispatchNew(
-            try opened.map { ($0, try $0.event(VolunteerEventTypes.needOpened, reason: nil, now: now)) }, directory: directory, now: now, on: connection)
-        var outcomes = zip(inserted, candidates).makeIterator()
-        var offered = zip(opened, offers).makeIterator()
-        return planned.map { plan -> Result<NeedCreated, any Error> in
-            switch plan {
-            case .failure(let refusal): return .failure(refusal)
-            case .success:
-                guard let (written, _) = outcomes.next(), written, let (record, offers) = offered.next() else {
-                    return .failure(ProblemDetails.conflict("This need was recorded already."))
-                }
-                return .success(NeedCreated(need: record.snapshot, offers: offers))
-            }
-        }
+        let written = try await needs.insert(planned.compactMap { try? $0.get() }, now: now, on: connection)
+        let opened = written.compactMap { $0 }
+        var offers = try await desk.dispatchNew(
+            try opened.map { ($0, try $0.event(VolunteerEventTypes.needOpened, reason: nil, now: now)) }, directory: directory, now: now, on: connection
+        ).makeIterator()
+        let created = written.map { record in record.map { NeedCreated(need: $0.snapshot, offers: offers.next()!) } }
+        return NeedRequest.answers(planned, written: created, recordedBefore: "This need was recorded already.")
     }
 
     @Sendable func list(_ request: Request, context: AppContext) async throws -> Response {
