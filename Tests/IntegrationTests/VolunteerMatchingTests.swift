@@ -204,6 +204,8 @@ extension IntegrationSuite {
                 let needID = try #require((reply.json["need"] as? [String: Any])?["id"] as? String)
                 try await matching.dispatcher.round()
                 #expect(try await matching.count("SELECT count(*) FROM offer") == 1, "nothing happens before the offer's time is up")
+                let dueAtExpiry = "SELECT count(*) FROM service_need n WHERE id = '\(needID)' AND dispatch_after = (SELECT min(expires_at) FROM offer WHERE need_id = n.id AND status = 'pending')"
+                #expect(try await matching.count(dueAtExpiry) == 1, "asked enough: the dispatcher looks again when the offer expires")
 
                 // A routine offer waits 24 hours for an answer.
                 matching.clock.set(MediationHarness.time("2026-11-24T09:59:00+08:00"))
@@ -223,10 +225,25 @@ extension IntegrationSuite {
                 #expect(try await matching.count("SELECT count(*) FROM offer WHERE status = 'pending' AND volunteer_id = '\(VolunteerHarness.id(3))' AND need_id = '\(needID)'") == 1,
                     "the next candidate is asked at once")
 
+                // V3 pauses: their offer is withdrawn and the need is due at once; nobody is left to ask,
+                // so the dispatcher looks again after five minutes.
+                try await matching.dispatcher.round()
+                #expect(try await matching.count(dueAtExpiry) == 1)
+                let paused = try await matching.call(
+                    .post, "/api/v1/volunteers/\(VolunteerHarness.id(3))/pause", token: try await matching.volunteer(3), body: ["reason": "travelling"])
+                #expect(paused.status == .ok, "\(paused.body)")
+                #expect(try await matching.count("SELECT count(*) FROM service_need WHERE id = '\(needID)' AND dispatch_after = '-infinity'") == 1)
+                try await matching.dispatcher.round()
+                #expect(try await matching.count("SELECT count(*) FROM offer WHERE need_id = '\(needID)'") == 3, "no candidate left")
+                #expect(
+                    try await matching.count(
+                        "SELECT count(*) FROM service_need WHERE id = '\(needID)' AND dispatch_after = '2026-11-24T10:05:00+08:00'") == 1)
+
                 // Once the service has begun nobody new is asked, whatever happens to the offers.
                 matching.clock.set(MediationHarness.time("2026-12-01T09:05:00+08:00"))
                 try await matching.dispatcher.round()
                 #expect(try await matching.count("SELECT count(*) FROM offer WHERE need_id = '\(needID)'") == 3)
+                #expect(try await matching.count("SELECT count(*) FROM service_need WHERE id = '\(needID)' AND dispatch_after = 'infinity'") == 1)
             }
         }
 

@@ -331,7 +331,7 @@ struct NeedStore: Sendable {
             "UPDATE service_need SET status = 'cancelled', cancel_reason = \(reason), updated_at = \(now) WHERE id = \(id)", logger: logger)
         record.status = "cancelled"
         let desk = OfferDesk(logger: logger)
-        try await desk.withdrawPending(need: id, volunteer: nil, reason: "need cancelled: \(reason)", now: now, on: connection)
+        try await desk.withdrawPending(need: id, reason: "need cancelled: \(reason)", now: now, on: connection)
         try await desk.cancelAssignments(need: id, by: actor.subject, reason: "need cancelled: \(reason)", now: now, on: connection)
         try await record.publish(VolunteerEventTypes.needCancelled, reason: reason, now: now, on: connection, logger: logger)
         return record

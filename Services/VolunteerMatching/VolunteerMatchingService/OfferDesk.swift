@@ -13,6 +13,11 @@ import VolunteerCore
 /// Every step locks the need's row first, so two volunteers accepting the last seat at once are
 /// served one after the other: the first is confirmed, the second hears the need is filled. The
 /// `assignment_window` exclusion constraint refuses a double booking even if two needs race.
+///
+/// A need's `dispatch_after` says when the dispatcher looks at it next, and is never later than the
+/// expiry of its earliest pending offer: a need asked enough waits there (`OfferDispatcher` parks
+/// it), one short of candidates waits `retryAfter` at most, and a decline, a withdrawal or a
+/// cancelled assignment makes it due at once.
 struct OfferDesk: Sendable {
     let logger: Logger
 
@@ -79,11 +84,15 @@ struct OfferDesk: Sendable {
         let free = try await free(candidates, rounds: rounds, on: connection)
         let made = rounds.indices.map { rounds[$0].offers(among: candidates[$0], free: free[$0], now: now) }
         try await insert(made.flatMap { $0 }, now: now, on: connection)
-        // Too few candidates now: look again later rather than every round.
+        // Too few candidates now: look again later rather than every round, or when an offer expires.
         let short = rounds.indices.filter { made[$0].count < candidates[$0].wanted }.map { rounds[$0].need.id }
         if !short.isEmpty {
             try await connection.query(
-                "UPDATE service_need SET dispatch_after = \(now.addingTimeInterval(Self.retryAfter)) WHERE id = ANY(\(short))", logger: logger)
+                """
+                UPDATE service_need n SET dispatch_after = LEAST(\(now.addingTimeInterval(Self.retryAfter)),
+                    (SELECT min(o.expires_at) FROM offer o WHERE o.need_id = n.id AND o.status = 'pending'))
+                WHERE n.id = ANY(\(short))
+                """, logger: logger)
         }
         let events = try made.joined().map { try VolunteerEvents.entry(VolunteerEventTypes.offerMade, key: $0.volunteerId, OfferChanged(offer: $0), now: now) }
         try await Outbox.append(before + events, on: connection, logger: logger)
@@ -165,7 +174,7 @@ struct OfferDesk: Sendable {
         try await VolunteerEvents.append(
             VolunteerEventTypes.assignmentConfirmed, key: offer.volunteerId, AssignmentChanged(assignment: assignment), now: now, on: connection, logger: logger)
         if filled {
-            try await withdrawPending(need: need.id, volunteer: nil, reason: "need filled", now: now, on: connection)
+            try await withdrawPending(need: need.id, reason: "need filled", now: now, on: connection)
             var record = need
             record.confirmed += 1
             record.status = "filled"
@@ -181,6 +190,7 @@ struct OfferDesk: Sendable {
         var (offer, _) = try await lockedOffer(offerID, actor: actor, now: now, on: connection)
         try await connection.query(
             "UPDATE offer SET status = 'declined', answered_at = \(now), reason = \(reason) WHERE id = \(offer.id)", logger: logger)
+        try await Self.makeDue([offer.needId], on: connection, logger: logger)
         offer.status = "declined"
         offer.answeredAt = now
         offer.reason = reason
@@ -202,7 +212,8 @@ struct OfferDesk: Sendable {
         return (offer, need)
     }
 
-    /// Pending offers past their time: expired. Returns the needs that now want another candidate.
+    /// Pending offers past their time: expired. Returns the needs that now want another candidate;
+    /// they are due already, as no need waits past its earliest pending offer.
     func expire(now: Date, limit: Int, on connection: PostgresConnection) async throws -> Set<UUID> {
         let rows = try await connection.query(
             PostgresQuery(
@@ -217,25 +228,46 @@ struct OfferDesk: Sendable {
             try await publish(VolunteerEventTypes.offerExpired, offer, now: now, on: connection)
             needs.insert(offer.needId)
         }
-        if !needs.isEmpty {
-            try await connection.query("UPDATE service_need SET dispatch_after = '-infinity' WHERE id = ANY(\(Array(needs)))", logger: logger)
-        }
         Counter(label: "volunteer_matching_offers_total", dimensions: [("outcome", "expired")]).increment(by: expired.count)
         return needs
     }
 
-    /// Withdraws the pending offers of a need, or of a volunteer (who paused).
-    func withdrawPending(need: UUID?, volunteer: UUID?, reason: String, now: Date, on connection: PostgresConnection) async throws {
-        let rows = try await connection.query(
-            PostgresQuery(
-                unsafeSQL: """
-                    UPDATE offer SET status = 'withdrawn', answered_at = $1, reason = $2
-                    WHERE status = 'pending' AND \(need == nil ? "volunteer_id" : "need_id") = $3
-                    RETURNING \(Self.offerColumns)
-                    """, binds: .of(now, reason, need ?? volunteer ?? UUID.random())), logger: logger)
-        let withdrawn = try await rows.collect(Self.offer)
+    /// Withdraws the pending offers of a need that is filled or cancelled (its row locked by the caller).
+    func withdrawPending(need: UUID, reason: String, now: Date, on connection: PostgresConnection) async throws {
+        try await withdraw(needs: [need], reason: reason, now: now, on: connection)
+    }
+
+    /// Withdraws the pending offers of a volunteer who paused or left. Their needs are locked first,
+    /// in id order, as every other step locks a need before its offers; each is then due at once.
+    func withdrawPending(volunteer: UUID, reason: String, now: Date, on connection: PostgresConnection) async throws {
+        var needs: [UUID] = []
+        for try await need in try await connection.query(
+            """
+            SELECT id FROM service_need WHERE id IN (SELECT need_id FROM offer WHERE volunteer_id = \(volunteer) AND status = 'pending')
+            ORDER BY id FOR UPDATE
+            """, logger: logger
+        ).decode(UUID.self) { needs.append(need) }
+        guard !needs.isEmpty else { return }
+        try await withdraw(needs: needs, volunteer: volunteer, reason: reason, now: now, on: connection)
+        try await Self.makeDue(needs, on: connection, logger: logger)
+    }
+
+    /// The pending offers of `needs` (only `volunteer`'s, when given), withdrawn with their events.
+    private func withdraw(needs: [UUID], volunteer: UUID? = nil, reason: String, now: Date, on connection: PostgresConnection) async throws {
+        let withdrawn = try await connection.query(
+            """
+            UPDATE offer SET status = 'withdrawn', answered_at = \(now), reason = \(reason)
+            WHERE status = 'pending' AND need_id = ANY(\(needs)) AND (\(volunteer)::uuid IS NULL OR volunteer_id = \(volunteer))
+            RETURNING \(unescaped: Self.offerColumns)
+            """, logger: logger
+        ).collect(Self.offer)
         for offer in withdrawn { try await publish(VolunteerEventTypes.offerWithdrawn, offer, now: now, on: connection) }
         Counter(label: "volunteer_matching_offers_total", dimensions: [("outcome", "withdrawn")]).increment(by: withdrawn.count)
+    }
+
+    /// Needs the dispatcher should look at in its next round, their rows locked by the caller already.
+    static func makeDue(_ needs: [UUID], on connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.query("UPDATE service_need SET dispatch_after = '-infinity' WHERE id = ANY(\(needs)) AND status = 'open'", logger: logger)
     }
 
     func findAssignment(_ id: UUID, lock: Bool = false, on connection: PostgresConnection) async throws -> AssignmentSnapshot? {
@@ -300,7 +332,8 @@ struct OfferDesk: Sendable {
             "UPDATE assignment_window SET held = false WHERE assignment_id = \(assignment.id) AND ends_at > \(now)", logger: logger)
         try await connection.query(
             """
-            UPDATE service_need SET confirmed = confirmed - 1, status = CASE WHEN status = 'filled' THEN 'open' ELSE status END, updated_at = \(now)
+            UPDATE service_need SET confirmed = confirmed - 1, status = CASE WHEN status = 'filled' THEN 'open' ELSE status END,
+                dispatch_after = '-infinity', updated_at = \(now)
             WHERE id = \(assignment.needId)
             """, logger: logger)
         try await touch(volunteer: assignment.volunteerId, serving: nil, on: connection)

@@ -101,7 +101,7 @@ public struct RegistryProjection: InboxHandler {
         if !role.active {
             // Nobody waits for an answer from a volunteer whose role has ended.
             try await OfferDesk(logger: logger).withdrawPending(
-                need: nil, volunteer: role.id, reason: "volunteer role ended", now: Date(), on: connection)
+                volunteer: role.id, reason: "volunteer role ended", now: Date(), on: connection)
         }
     }
 }

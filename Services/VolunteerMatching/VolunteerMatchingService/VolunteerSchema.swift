@@ -212,5 +212,11 @@ enum VolunteerSchema {
                 );
                 CREATE UNIQUE INDEX pairing_one_active ON pairing (volunteer_id, household_id) WHERE active;
                 """),
+        Migration(
+            version: "3004_volunteer_needs_due_for_dispatch",
+            sql: """
+                -- The dispatcher reads only the open needs due for a look (OfferDispatcher), not all of them.
+                CREATE INDEX service_need_due ON service_need (dispatch_after) WHERE status = 'open';
+                """),
     ]
 }

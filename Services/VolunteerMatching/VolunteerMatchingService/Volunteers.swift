@@ -94,7 +94,7 @@ struct Volunteers: Sendable {
             """, logger: logger)
         if paused {
             try await OfferDesk(logger: logger).withdrawPending(
-                need: nil, volunteer: id, reason: "volunteer paused", now: now, on: connection)
+                volunteer: id, reason: "volunteer paused", now: now, on: connection)
         }
         volunteer.paused = paused
         volunteer.pausedReason = paused ? reason : nil

@@ -12,6 +12,10 @@ import VolunteerCore
 /// Keeps every open need asked: expires offers nobody answered in time, then asks the next candidates
 /// for each need with open seats and too few pending offers. Offers and needs are rows, not timers, so
 /// a restart loses nothing; replicas share the work (`FOR UPDATE SKIP LOCKED`).
+///
+/// A round reads only the needs due (`dispatch_after`, see `OfferDesk`): a need asked enough is
+/// parked until its earliest pending offer expires, so a city with many open needs does not have each
+/// of them counted every few seconds.
 public final class OfferDispatcher: Service, Sendable {
     let database: Database
     let directory: VolunteerDirectory
@@ -34,19 +38,24 @@ public final class OfferDispatcher: Service, Sendable {
 
     public func run() async throws {
         await PeriodicWork.run(every: interval, logger: logger, failure: "offer round failed") {
-            let handled = try await round()
+            let round = try await round()
             try await recordBacklog(now: clock())
-            return handled == batchSize
+            return round.asked == batchSize || round.parked == Self.parkingLimit
         }
     }
 
-    /// One round: expire, then ask. Returns how many needs were looked at.
+    /// How many due needs one round parks at most.
+    static let parkingLimit = 5000
+
+    /// One round: expire, park the needs asked enough, then ask for the others. Returns how many
+    /// needs were asked for and how many parked.
     @discardableResult
-    public func round() async throws -> Int {
-        guard directory.isLoaded else { return 0 }
+    public func round() async throws -> (asked: Int, parked: Int) {
+        guard directory.isLoaded else { return (0, 0) }
         let desk = OfferDesk(logger: logger), now = clock(), limit = batchSize, logger = logger
         let expired = try await database.transaction { connection in try await desk.expire(now: now, limit: limit, on: connection) }
         for need in expired { logger.info("offers expired; asking the next candidates", metadata: ["aggregate.id": "\(need)"]) }
+        let parked = try await park(now: now)
         let waiting = try await database.withConnection { connection in
             var needs: [UUID] = []
             for try await id in try await connection.query(
@@ -69,7 +78,36 @@ public final class OfferDispatcher: Service, Sendable {
                 }
             }
         }
-        return waiting.count
+        return (waiting.count, parked)
+    }
+
+    /// Due needs with enough pending offers wait for the earliest of them to expire; needs whose
+    /// first window has begun are not asked for again. A need changed since it was read (an
+    /// answer, a cancellation) keeps its place, and the next round reads it again.
+    func park(now: Date) async throws -> Int {
+        let retry = now.addingTimeInterval(OfferDesk.retryAfter), logger = logger
+        return try await database.withConnection { connection in
+            var parked = 0
+            for try await count in try await connection.query(
+                """
+                WITH due AS MATERIALIZED (
+                    SELECT n.id, n.xmin AS seen, n.first_start <= \(now) AS begun, p.next_expiry,
+                           p.pending >= (n.volunteers - n.confirmed) * CASE n.urgency WHEN 'urgent' THEN 3 WHEN 'soon' THEN 2 ELSE 1 END AS asked_enough
+                    FROM service_need n
+                    CROSS JOIN LATERAL (
+                        SELECT count(*) AS pending, min(o.expires_at) AS next_expiry FROM offer o WHERE o.need_id = n.id AND o.status = 'pending') p
+                    WHERE n.status = 'open' AND n.dispatch_after <= \(now)
+                    ORDER BY n.dispatch_after LIMIT \(Self.parkingLimit)
+                ), parked AS (
+                    UPDATE service_need n SET dispatch_after = CASE WHEN d.begun THEN 'infinity' ELSE coalesce(d.next_expiry, \(retry)) END
+                    FROM due d WHERE n.id = d.id AND n.xmin = d.seen AND (d.begun OR d.asked_enough)
+                    RETURNING 1
+                )
+                SELECT count(*)::int8 FROM parked
+                """, logger: logger
+            ).decode(Int.self) { parked = count }
+            return parked
+        }
     }
 
     /// Open needs, pending offers, and needs still short of volunteers a day before they start.
