@@ -420,9 +420,15 @@ declare -A ENDPOINT=(
     [bidding-read]="GET /api/v1/tenders/{id}" [bidding-write]="POST /api/v1/projects"
 )
 # Each row starts from a quiet suite: the events of the rows before it relayed and consumed by every
-# service (outbox backlog and consumer lag 0 on two scrapes in a row, at most 60 s), so a row does not
-# measure the previous row's background work.
+# service (outbox backlog and consumer lag 0 on two scrapes in a row, at most 60 s), and their pages
+# written out by a CHECKPOINT, so a row does not measure the previous row's background work (a
+# checkpoint's final flush holds every commit behind it).
 settle() {
+    relayed_and_consumed
+    bench_sql -c "CHECKPOINT" || log_warn "CHECKPOINT refused (the role needs pg_checkpoint); the row may meet the previous one's checkpoint"
+}
+
+relayed_and_consumed() {
     local quiet=0 name total
     for _ in $(seq 1 60); do
         total=0

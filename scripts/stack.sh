@@ -145,6 +145,12 @@ port = $port
 unix_socket_directories = '$sockdir'
 max_connections = 200
 fsync = $fsync
+# The services write in bursts (a district import, group commits): room for the WAL between
+# checkpoints, so that a checkpoint's final flush comes every 15 minutes, not every few seconds
+# of an import, and commits do not wait behind it.
+shared_buffers = 256MB
+max_wal_size = 4GB
+checkpoint_timeout = 15min
 EOF
 }
 

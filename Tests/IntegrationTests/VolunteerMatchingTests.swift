@@ -202,10 +202,13 @@ extension IntegrationSuite {
                 let reply = try await matching.need(urgency: "routine", window: nextTuesday)
                 #expect(matching.volunteerIDs(matching.offers(reply)) == [VolunteerHarness.id(1)], "routine: one asked per seat")
                 let needID = try #require((reply.json["need"] as? [String: Any])?["id"] as? String)
-                try await matching.dispatcher.round()
-                #expect(try await matching.count("SELECT count(*) FROM offer") == 1, "nothing happens before the offer's time is up")
                 let dueAtExpiry = "SELECT count(*) FROM service_need n WHERE id = '\(needID)' AND dispatch_after = (SELECT min(expires_at) FROM offer WHERE need_id = n.id AND status = 'pending')"
                 #expect(try await matching.count(dueAtExpiry) == 1, "asked enough: the dispatcher looks again when the offer expires")
+                // A need that came in without its look (as a district's do) is parked by the next round.
+                _ = try await matching.count("WITH due AS (UPDATE service_need SET dispatch_after = '-infinity' RETURNING 1) SELECT count(*) FROM due")
+                try await matching.dispatcher.round()
+                #expect(try await matching.count("SELECT count(*) FROM offer") == 1, "nothing happens before the offer's time is up")
+                #expect(try await matching.count(dueAtExpiry) == 1)
 
                 // A routine offer waits 24 hours for an answer.
                 matching.clock.set(MediationHarness.time("2026-11-24T09:59:00+08:00"))

@@ -223,11 +223,11 @@ struct NeedStore: Sendable {
             """
             INSERT INTO service_need (id, kind, skills, household_id, resident_id, grid_code, community_code, street_code, district_code, windows,
                                       first_start, last_end, volunteers, urgency, status, contact_name, contact_phone, contact_address, notes,
-                                      reported_by, source_event_id, opened_at)
+                                      reported_by, source_event_id, dispatch_after, opened_at)
             SELECT n.id, n.kind, ARRAY(SELECT json_array_elements_text(n.skills::json)), NULLIF(n.household, '')::uuid, NULLIF(n.resident, '')::uuid,
                    n.grid, n.community, n.street, n.district, n.windows::jsonb, n.first_start, n.last_end, n.volunteers, n.urgency, 'open',
                    NULLIF(n.contact_name, ''), NULLIF(n.contact_phone, ''), NULLIF(n.contact_address, ''), NULLIF(n.notes, ''), n.reported_by,
-                   NULLIF(n.source_event, '')::uuid, \(now)
+                   NULLIF(n.source_event, '')::uuid, n.dispatch_after, \(now)
             FROM unnest(\(records.map(\.id))::uuid[], \(records.map(\.kind.rawValue))::text[], \(records.map { NestedList.json($0.skills) })::text[],
                         \(records.map { $0.householdId?.uuidString ?? "" })::text[], \(records.map { $0.residentId?.uuidString ?? "" })::text[],
                         \(records.map { $0.location.grid ?? "" })::text[], \(records.map { $0.location.community ?? "" })::text[],
@@ -236,9 +236,10 @@ struct NeedStore: Sendable {
                         \(records.map(\.volunteers))::int8[], \(records.map(\.urgency.rawValue))::text[],
                         \(records.map { $0.contact?.name ?? "" })::text[], \(records.map { $0.contact?.phone ?? "" })::text[],
                         \(records.map { $0.contact?.address ?? "" })::text[], \(records.map { $0.notes ?? "" })::text[],
-                        \(fresh.map(\.reporter))::text[], \(fresh.map { $0.sourceEventID?.uuidString ?? "" })::text[])
+                        \(fresh.map(\.reporter))::text[], \(fresh.map { $0.sourceEventID?.uuidString ?? "" })::text[],
+                        \(fresh.map(\.dispatchAfter))::timestamptz[])
                  AS n(id, kind, skills, household, resident, grid, community, street, district, windows, first_start, last_end, volunteers, urgency,
-                      contact_name, contact_phone, contact_address, notes, reported_by, source_event)
+                      contact_name, contact_phone, contact_address, notes, reported_by, source_event, dispatch_after)
             ON CONFLICT DO NOTHING
             RETURNING id
             """, logger: logger)
@@ -412,6 +413,9 @@ struct PlannedNeed: Sendable {
     var record: NeedRecord
     var reporter: String
     var sourceEventID: UUID?
+    /// When the dispatcher first looks at the need: at once, unless its first offers were chosen
+    /// before it was written (`OfferDesk.firstOffers`).
+    var dispatchAfter = Date.distantPast
 }
 
 /// What a need's household, resident and grid turned out to be.

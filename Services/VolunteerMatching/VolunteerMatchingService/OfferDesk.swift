@@ -15,9 +15,9 @@ import VolunteerCore
 /// `assignment_window` exclusion constraint refuses a double booking even if two needs race.
 ///
 /// A need's `dispatch_after` says when the dispatcher looks at it next, and is never later than the
-/// expiry of its earliest pending offer: a need asked enough waits there (`OfferDispatcher` parks
-/// it), one short of candidates waits `retryAfter` at most, and a decline, a withdrawal or a
-/// cancelled assignment makes it due at once.
+/// expiry of its earliest pending offer: a need asked enough waits there (a need reported through
+/// the API is written with it, `OfferDispatcher` parks the others), one short of candidates waits
+/// `retryAfter` at most, and a decline, a withdrawal or a cancelled assignment makes it due at once.
 struct OfferDesk: Sendable {
     let logger: Logger
 
@@ -65,41 +65,54 @@ struct OfferDesk: Sendable {
         return try await ask([round], directory: directory, now: now, on: connection)[0]
     }
 
-    /// The first offers of needs recorded in this same transaction: their rows are ours already and
-    /// nobody has been asked yet, so nothing is read again. Each need's `opened` event goes to the
-    /// outbox with the offers' events, all in one statement.
-    func dispatchNew(
-        _ needs: [(need: NeedRecord, opened: OutboxEntry)], directory: VolunteerDirectory, now: Date, on connection: PostgresConnection
-    ) async throws -> [[OfferSnapshot]] {
-        let rounds = needs.map { OfferRound(need: $0.need, asked: [], pending: 0, lastRank: 0) }
-        return try await ask(rounds, directory: directory, now: now, before: needs.map(\.opened), on: connection)
+    /// The first offers of needs about to be written: nobody has been asked yet, so only who is free
+    /// is read. Each comes with when the dispatcher should look at its need next.
+    func firstOffers(for needs: [NeedRecord], directory: VolunteerDirectory, now: Date, on connection: PostgresConnection) async throws -> [FirstOffers] {
+        let rounds = needs.map { OfferRound(need: $0, asked: [], pending: 0, lastRank: 0) }
+        let (candidates, made) = try await choose(rounds, directory: directory, now: now, on: connection)
+        return rounds.indices.map {
+            FirstOffers(offers: made[$0], dispatchAfter: rounds[$0].nextLook(after: made[$0], candidates: candidates[$0], now: now))
+        }
     }
 
-    /// Makes the offers of several needs in three statements however many needs there are: which
-    /// candidates are free, the offers, and their events (after `before`, events written ahead of theirs).
-    private func ask(
-        _ rounds: [OfferRound], directory: VolunteerDirectory, now: Date, before: [OutboxEntry] = [], on connection: PostgresConnection
-    ) async throws -> [[OfferSnapshot]] {
+    /// Writes offers of needs written in this same transaction, in two statements: the offers, and
+    /// the needs' `opened` events followed by the offers' events.
+    func record(_ offers: [OfferSnapshot], after opened: [OutboxEntry], now: Date, on connection: PostgresConnection) async throws {
+        try await insert(offers, now: now, on: connection)
+        let events = try offers.map { try VolunteerEvents.entry(VolunteerEventTypes.offerMade, key: $0.volunteerId, OfferChanged(offer: $0), now: now) }
+        try await Outbox.append(opened + events, on: connection, logger: logger)
+        Counter(label: "volunteer_matching_offers_total", dimensions: [("outcome", "made")]).increment(by: events.count)
+    }
+
+    /// Asks for needs already written, in four statements however many needs there are: which
+    /// candidates are free, the offers, when to look again at needs short of candidates, and the events.
+    private func ask(_ rounds: [OfferRound], directory: VolunteerDirectory, now: Date, on connection: PostgresConnection) async throws -> [[OfferSnapshot]] {
+        let (candidates, made) = try await choose(rounds, directory: directory, now: now, on: connection)
+        let short = rounds.indices.filter { made[$0].count < candidates[$0].wanted }
+        if !short.isEmpty {
+            // Their earlier offers may expire before the look this round sets.
+            try await connection.query(
+                """
+                UPDATE service_need n SET dispatch_after = LEAST(s.next_look, (SELECT min(o.expires_at) FROM offer o WHERE o.need_id = n.id AND o.status = 'pending'))
+                FROM unnest(\(short.map { rounds[$0].need.id })::uuid[], \(short.map { rounds[$0].nextLook(after: made[$0], candidates: candidates[$0], now: now) })::timestamptz[])
+                     AS s(id, next_look)
+                WHERE n.id = s.id
+                """, logger: logger)
+        }
+        try await record(made.flatMap { $0 }, after: [], now: now, on: connection)
+        return made
+    }
+
+    /// Each round's candidates, and the offers to those still free.
+    private func choose(
+        _ rounds: [OfferRound], directory: VolunteerDirectory, now: Date, on connection: PostgresConnection
+    ) async throws -> (candidates: [OfferRound.Candidates], made: [[OfferSnapshot]]) {
         let candidates = rounds.map { $0.candidates(directory: directory, now: now) }
         let free = try await free(candidates, rounds: rounds, on: connection)
         let made = rounds.indices.map { rounds[$0].offers(among: candidates[$0], free: free[$0], now: now) }
-        try await insert(made.flatMap { $0 }, now: now, on: connection)
-        // Too few candidates now: look again later rather than every round, or when an offer expires.
-        let short = rounds.indices.filter { made[$0].count < candidates[$0].wanted }.map { rounds[$0].need.id }
-        if !short.isEmpty {
-            try await connection.query(
-                """
-                UPDATE service_need n SET dispatch_after = LEAST(\(now.addingTimeInterval(Self.retryAfter)),
-                    (SELECT min(o.expires_at) FROM offer o WHERE o.need_id = n.id AND o.status = 'pending'))
-                WHERE n.id = ANY(\(short))
-                """, logger: logger)
-        }
-        let events = try made.joined().map { try VolunteerEvents.entry(VolunteerEventTypes.offerMade, key: $0.volunteerId, OfferChanged(offer: $0), now: now) }
-        try await Outbox.append(before + events, on: connection, logger: logger)
-        Counter(label: "volunteer_matching_offers_total", dimensions: [("outcome", "made")]).increment(by: events.count)
         let without = candidates.filter { $0.wanted > 0 && $0.matches.isEmpty }.count
         if without > 0 { Counter(label: "volunteer_matching_needs_without_candidates_total").increment(by: without) }
-        return made
+        return (candidates, made)
     }
 
     /// Of each round's candidates, those still active, not paused and not booked during the need's
@@ -374,6 +387,12 @@ extension ScoreParts {
 
 /// One need's round of asking, worked out without I/O: how many more offers it wants, the candidates
 /// the index ranks for it, and the offers made to those still free.
+/// A need's first offers, chosen before it is written, and its first `dispatch_after`.
+struct FirstOffers: Sendable {
+    var offers: [OfferSnapshot]
+    var dispatchAfter: Date
+}
+
 struct OfferRound: Sendable {
     var need: NeedRecord
     /// Volunteers asked before, whatever they answered: nobody is asked twice.
@@ -397,6 +416,16 @@ struct OfferRound: Sendable {
             return Candidates(wanted: 0, matches: [])  // still loading after a start; the dispatcher comes back to every open need
         }
         return Candidates(wanted: wanted, matches: matches)
+    }
+
+    /// When the dispatcher should look at the need again after this round made `made`: at once when
+    /// nothing could be worked out (the index still loading), after `OfferDesk.retryAfter` at most when
+    /// too few candidates were free, and never after the offers made expire.
+    func nextLook(after made: [OfferSnapshot], candidates: Candidates, now: Date) -> Date {
+        let expiry = made.map(\.expiresAt).min() ?? .distantFuture
+        if candidates.wanted == 0 && made.isEmpty { return .distantPast }
+        if made.count < candidates.wanted { return min(expiry, now.addingTimeInterval(OfferDesk.retryAfter)) }
+        return expiry
     }
 
     /// The offers to the best `free` candidates, ranked after the need's earlier offers.

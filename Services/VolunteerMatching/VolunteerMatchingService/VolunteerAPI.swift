@@ -100,12 +100,16 @@ struct VolunteerAPI: Sendable {
         _ requests: [NeedRequest], needs: NeedStore, desk: OfferDesk, directory: VolunteerDirectory, now: Date, on connection: PostgresConnection
     ) async throws -> [Result<NeedCreated, any Error>] {
         let planned = try await needs.plan(requests, now: now, on: connection)
-        let written = try await needs.insert(planned.compactMap { try? $0.get() }, now: now, on: connection)
-        let opened = written.compactMap { $0 }
-        var offers = try await desk.dispatchNew(
-            try opened.map { ($0, try $0.event(VolunteerEventTypes.needOpened, reason: nil, now: now)) }, directory: directory, now: now, on: connection
-        ).makeIterator()
-        let created = written.map { record in record.map { NeedCreated(need: $0.snapshot, offers: offers.next()!) } }
+        var accepted = planned.compactMap { try? $0.get() }
+        // The first offers are chosen before the needs are written, so that each need goes in with
+        // when the dispatcher should next look at it.
+        let first = try await desk.firstOffers(for: accepted.map(\.record), directory: directory, now: now, on: connection)
+        for index in accepted.indices { accepted[index].dispatchAfter = first[index].dispatchAfter }
+        let written = try await needs.insert(accepted, now: now, on: connection)
+        let opened = zip(written, first).compactMap { record, first in record.map { ($0, first.offers) } }
+        try await desk.record(
+            opened.flatMap(\.1), after: try opened.map { try $0.0.event(VolunteerEventTypes.needOpened, reason: nil, now: now) }, now: now, on: connection)
+        let created = zip(written, first).map { record, first in record.map { NeedCreated(need: $0.snapshot, offers: first.offers) } }
         return NeedRequest.answers(planned, written: created, recordedBefore: "This need was recorded already.")
     }
 
