@@ -34,6 +34,16 @@ public enum Outbox {
     /// of the aggregate does), so one key's rows get positions in commit order.
     public static func append(_ entries: [OutboxEntry], on connection: PostgresConnection, logger: Logger) async throws {
         guard !entries.isEmpty else { return }
+        var builder = QueryBuilder()
+        let insert = insert(entries, binding: &builder)
+        try await connection.query(builder.query(insert), logger: logger)
+    }
+
+    /// The `INSERT` of `entries`, in their order, its values bound in `builder`: for a statement that
+    /// writes events together with the rows they describe, as one of its `WITH` parts. With `keptBy`,
+    /// an entry goes in only when its aggregate (`aggregates`, one per entry) is among the ids the
+    /// named part returned, so rows a conflict left out have no events.
+    public static func insert(_ entries: [OutboxEntry], binding builder: inout QueryBuilder, keptBy: (part: String, aggregates: [UUID])? = nil) -> String {
         var ids: [UUID] = [], topics: [String] = [], keys: [String] = [], lanes: [Int32] = []
         var types: [String] = [], sources: [String] = [], subjects: [String] = [], times: [Date] = [], payloads: [String] = []
         for entry in entries {
@@ -47,14 +57,26 @@ public enum Outbox {
             times.append(entry.event.time)
             payloads.append(String(decoding: entry.event.data, as: UTF8.self))
         }
-        try await connection.query(
-            """
+        let arrays = [
+            "\(builder.bind(ids))::uuid[]", "\(builder.bind(topics))::text[]", "\(builder.bind(keys))::text[]", "\(builder.bind(lanes))::int4[]",
+            "\(builder.bind(types))::text[]", "\(builder.bind(sources))::text[]", "\(builder.bind(subjects))::text[]",
+            "\(builder.bind(times))::timestamptz[]", "\(builder.bind(payloads))::text[]",
+        ]
+        var from = "unnest(\(arrays.joined(separator: ", "))) AS e(id, topic, key, lane, type, source, subject, time, payload)"
+        if let keptBy {
+            // The join may reorder rows; positions must follow the entries' order.
+            precondition(keptBy.aggregates.count == entries.count, "one aggregate per outbox entry")
+            from = """
+                unnest(\(arrays.joined(separator: ", ")), \(builder.bind(keptBy.aggregates))::uuid[]) WITH ORDINALITY
+                     AS e(id, topic, key, lane, type, source, subject, time, payload, aggregate, position)
+                JOIN \(keptBy.part) kept ON kept.id = e.aggregate
+                ORDER BY e.position
+                """
+        }
+        return """
             INSERT INTO outbox (event_id, topic, message_key, lane, event_type, source, subject, occurred_at, payload)
             SELECT e.id, e.topic, e.key, e.lane, e.type, e.source, NULLIF(e.subject, ''), e.time, e.payload::json
-            FROM unnest(\(ids)::uuid[], \(topics)::text[], \(keys)::text[], \(lanes)::int4[], \(types)::text[],
-                        \(sources)::text[], \(subjects)::text[], \(times)::timestamptz[], \(payloads)::text[])
-                 AS e(id, topic, key, lane, type, source, subject, time, payload)
-            """,
-            logger: logger)
+            FROM \(from)
+            """
     }
 }

@@ -8,6 +8,12 @@ public struct QueryBuilder: Sendable {
 
     public init() {}
 
+    /// Binds after `query`'s own values, for fragments appended to its text (a statement written
+    /// with string interpolation, continued with parts other modules build).
+    public init(after query: PostgresQuery) {
+        bindings = query.binds
+    }
+
     /// Binds `value` and returns its placeholder (`$1`, `$2`, …).
     public mutating func bind<Value: PostgresNonThrowingEncodable & Sendable>(_ value: Value) -> String {
         bindings.append(value)

@@ -137,6 +137,12 @@ extension IntegrationSuite {
                 #expect(try await mediation.count("SELECT count(*) FROM dispute_case") == 41)
                 #expect(try await mediation.count("SELECT count(*) FROM case_party") == 82)
                 #expect(try await mediation.count("SELECT count(*) FROM outbox WHERE event_type = 'mediation.case.reported.v1'") == 41)
+                // Sent again after it was written: refused by the insert's conflict, with no history or event.
+                let history = "SELECT count(*) FROM case_transition WHERE case_id = '\(twice)'"
+                let recorded = (try await mediation.count(history), try await mediation.count("SELECT count(*) FROM outbox"))
+                #expect(recorded.0 >= 2)
+                #expect(try await mediation.report(extra: ["id": twice]).status == .conflict)
+                #expect((try await mediation.count(history), try await mediation.count("SELECT count(*) FROM outbox")) == recorded)
                 let transactions = try await mediation.count("SELECT count(DISTINCT xmin::text) FROM dispute_case")
                 #expect(transactions < 41, "some reports shared a transaction (\(transactions) transactions for 41 cases)")
                 let a = try await mediation.count("SELECT count(*) FROM dispute_case WHERE mediator_role_id = '\(MediationHarness.mediatorA)'")

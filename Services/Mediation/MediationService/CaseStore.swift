@@ -208,16 +208,18 @@ struct CaseStore: Sendable {
         return CaseReport(changes: changes, parties: request.intake.parties, actor: request.actor.subject, sourceEventID: request.sourceEventID)
     }
 
-    /// Writes planned reports in three statements however many there are (the cases with their
-    /// parties, the history rows, the events). A report whose case id or source event was recorded
-    /// before, or comes twice, writes nothing and answers `nil`.
+    /// Writes planned reports in one statement however many there are: the cases with their parties,
+    /// history rows and events. A report whose case id or source event was recorded before, or comes
+    /// twice, writes nothing and answers `nil`.
     func write(_ reports: [CaseReport], now: Date, on connection: PostgresConnection) async throws -> [CaseRecord?] {
         let unique = ReportRequest.firsts(ids: reports.map(\.final.id), sources: reports.map(\.sourceEventID))
         let fresh = zip(reports, unique).filter(\.1).map(\.0)
         let cases = fresh.map(\.final)
         let parties = fresh.flatMap { report in report.parties.enumerated().map { (report.final.id, $0.offset, $0.element) } }
-        let inserted = try await connection.query(
-            """
+        let steps = fresh.flatMap { report in report.changes.map { (change: $0, actor: report.actor) } }
+        // One statement for the cases, their parties, history and events: a report that was recorded
+        // before is left out by the conflict, and its history and events with it.
+        let statement: PostgresQuery = """
             WITH new_case AS (
                 INSERT INTO dispute_case (id, category, severity, channel, description, special_needs, grid_code, grid_version, community_code,
                                           street_code, district_code, status, level, held_by, mediator_role_id, reported_at, deadline_at,
@@ -248,13 +250,16 @@ struct CaseStore: Sendable {
                             \(parties.map { $0.2.contact ?? "" })::text[])
                      AS p(case_id, position, resident_id, organisation_id, name, contact)
                 JOIN new_case ON new_case.id = p.case_id)
-            SELECT id FROM new_case
-            """, logger: logger)
+            """
+        var builder = QueryBuilder(after: statement)
+        let history = Self.history(steps, now: now, binding: &builder, keptBy: "new_case")
+        let events = Outbox.insert(try Self.events(steps, now: now), binding: &builder, keptBy: ("new_case", steps.map(\.change.record.id)))
+        let inserted = try await connection.query(
+            builder.query(statement.sql + ", history AS (\(history)), events AS (\(events)) SELECT id FROM new_case"), logger: logger)
         var written: Set<UUID> = []
         for try await id in inserted.decode(UUID.self) { written.insert(id) }
-        let recorded = zip(reports, unique).map { report, unique in unique && written.contains(report.final.id) ? report : nil }
-        try await record(recorded.compactMap { $0 }.flatMap { report in report.changes.map { ($0, report.actor) } }, now: now, on: connection)
-        return recorded.map { $0?.final }
+        Self.count(steps.filter { written.contains($0.change.record.id) })
+        return zip(reports, unique).map { report, unique in unique && written.contains(report.final.id) ? report.final : nil }
     }
 
     /// Applies one action; illegal ones are refused with the hint. Escalations and transfers route again.
@@ -453,37 +458,57 @@ struct CaseStore: Sendable {
         return updated
     }
 
-    /// The history rows and the events of a case's changes: one statement each, however many changes.
+    /// The history rows and the events of a case's changes, in one statement however many changes.
     private func record(_ changes: [CaseChange], actor: String, now: Date, on connection: PostgresConnection) async throws {
         try await record(changes.map { ($0, actor) }, now: now, on: connection)
     }
 
-    /// The same for changes made by several callers (reports written together).
+    /// The same for changes made by several callers, in one statement.
     private func record(_ steps: [(change: CaseChange, actor: String)], now: Date, on connection: PostgresConnection) async throws {
         guard !steps.isEmpty else { return }
+        var builder = QueryBuilder()
+        let history = Self.history(steps, now: now, binding: &builder)
+        let events = Outbox.insert(try Self.events(steps, now: now), binding: &builder)
+        try await connection.query(builder.query("WITH history AS (\(history)) \(events)"), logger: logger)
+        Self.count(steps)
+    }
+
+    /// The `INSERT` of the history rows of `steps`, in their order, bound in `builder` (`keptBy` as in
+    /// `Outbox.insert`).
+    private static func history(
+        _ steps: [(change: CaseChange, actor: String)], now: Date, binding builder: inout QueryBuilder, keptBy part: String? = nil
+    ) -> String {
         let changes = steps.map(\.change)
-        try await connection.query(
-            """
+        return """
             INSERT INTO case_transition (case_id, action, from_status, to_status, from_level, to_level, actor, reason, at)
             SELECT t.case_id, t.action, NULLIF(t.from_status, ''), t.to_status, NULLIF(t.from_level, ''), t.to_level, t.actor,
-                   NULLIF(t.reason, ''), \(now)
-            FROM unnest(\(changes.map(\.record.id))::uuid[], \(changes.map(\.action))::text[],
-                        \(changes.map { $0.previous?.state.status.rawValue ?? "" })::text[], \(changes.map(\.record.state.status.rawValue))::text[],
-                        \(changes.map { $0.previous?.state.level.rawValue ?? "" })::text[], \(changes.map(\.record.state.level.rawValue))::text[],
-                        \(changes.map { $0.reason ?? "" })::text[], \(steps.map(\.actor))::text[]) WITH ORDINALITY
-                 AS t(case_id, action, from_status, to_status, from_level, to_level, reason, actor, position)
+                   NULLIF(t.reason, ''), \(builder.bind(now))
+            FROM unnest(\(builder.bind(changes.map(\.record.id)))::uuid[], \(builder.bind(changes.map(\.action)))::text[],
+                        \(builder.bind(changes.map { $0.previous?.state.status.rawValue ?? "" }))::text[],
+                        \(builder.bind(changes.map(\.record.state.status.rawValue)))::text[],
+                        \(builder.bind(changes.map { $0.previous?.state.level.rawValue ?? "" }))::text[],
+                        \(builder.bind(changes.map(\.record.state.level.rawValue)))::text[],
+                        \(builder.bind(changes.map { $0.reason ?? "" }))::text[], \(builder.bind(steps.map(\.actor)))::text[]) WITH ORDINALITY
+                 AS t(case_id, action, from_status, to_status, from_level, to_level, reason, actor, position)\(part.map { " JOIN \($0) kept ON kept.id = t.case_id" } ?? "")
             ORDER BY t.position
-            """, logger: logger)
-        var entries: [OutboxEntry] = []
-        for (change, actor) in steps {
+            """
+    }
+
+    /// One `mediation.events` entry for each step, keyed by the case.
+    private static func events(_ steps: [(change: CaseChange, actor: String)], now: Date) throws -> [OutboxEntry] {
+        try steps.map { change, actor in
             let key = change.record.id.uuidString.lowercased()
             let event = CloudEvent(
                 source: "/mediation", type: change.type, subject: key, time: now,
                 data: try EventCoding.encode(CaseTransitioned(case: change.record.snapshot, action: change.action, actor: actor, reason: change.reason)))
-            entries.append(OutboxEntry(topic: Topic.mediationEvents.name, key: key, event: event))
+            return OutboxEntry(topic: Topic.mediationEvents.name, key: key, event: event)
+        }
+    }
+
+    private static func count(_ steps: [(change: CaseChange, actor: String)]) {
+        for (change, _) in steps {
             Counter(label: "mediation_case_transitions_total", dimensions: [("action", change.action), ("level", change.record.state.level.rawValue)]).increment()
         }
-        try await Outbox.append(entries, on: connection, logger: logger)
     }
 
     func rule(category: DisputeCategory, severity: Severity, level: MediationLevel, on connection: PostgresConnection) async throws -> DeadlineRule {

@@ -21,7 +21,8 @@ struct MediationAPI: Sendable {
         self.store = store
         self.logger = logger
         self.clock = clock
-        reports = GroupCommit(name: "dispute-case", database: database, logger: logger) { requests, connection in
+        // The sites are read, then everything is written in one statement (`CaseStore.write`).
+        reports = GroupCommit(name: "dispute-case", database: database, atomicity: .oneStatement, logger: logger) { requests, connection in
             let now = clock()
             let planned = try await store.plan(requests, now: now, on: connection)
             let written = try await store.write(planned.compactMap { try? $0.get() }, now: now, on: connection)
