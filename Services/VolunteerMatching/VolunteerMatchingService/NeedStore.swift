@@ -187,15 +187,11 @@ struct NeedStore: Sendable {
         self.calendar = calendar
     }
 
-    /// Records a need. Returns `nil` when its id or `sourceEventID` was recorded before (a report sent again).
-    /// Without `publish` the caller writes the need's `opened` event itself (with its first offers).
-    func report(
-        _ intake: NeedIntake, actor: Principal, sourceEventID: UUID? = nil, publish: Bool = true, now: Date, on connection: PostgresConnection
-    ) async throws -> NeedRecord? {
+    /// Records a need with its `opened` event; the dispatcher asks for it. Returns `nil` when its id
+    /// or `sourceEventID` was recorded before (a report sent again).
+    func report(_ intake: NeedIntake, actor: Principal, sourceEventID: UUID? = nil, now: Date, on connection: PostgresConnection) async throws -> NeedRecord? {
         let need = try await plan([NeedRequest(intake: intake, actor: actor, sourceEventID: sourceEventID)], now: now, on: connection)[0].get()
-        guard let record = try await insert([need], now: now, on: connection)[0] else { return nil }
-        if publish { try await record.publish(VolunteerEventTypes.needOpened, reason: nil, now: now, on: connection, logger: logger) }
-        return record
+        return try await insert([need], now: now, on: connection)[0]
     }
 
     /// Needs checked and placed in memory, nothing written: each the record it will be stored as, or
@@ -211,16 +207,16 @@ struct NeedStore: Sendable {
         }
     }
 
-    /// Writes planned needs in one statement; `nil` for one whose id or source event was recorded
-    /// before, or that comes twice.
+    /// Writes planned needs in one statement with their first offers and the events of both; `nil`
+    /// for one whose id or source event was recorded before, or that comes twice.
     func insert(_ needs: [PlannedNeed], now: Date, on connection: PostgresConnection) async throws -> [NeedRecord?] {
         let unique = NeedRequest.firsts(ids: needs.map(\.record.id), sources: needs.map(\.sourceEventID))
         let fresh = zip(needs, unique).filter(\.1).map(\.0)
         guard !fresh.isEmpty else { return needs.map { _ in nil } }
         let records = fresh.map(\.record)
         let windows = try records.map { String(decoding: try EventCoding.encode($0.windows.map { ServiceWindow(start: $0.start, end: $0.end) }), as: UTF8.self) }
-        let rows = try await connection.query(
-            """
+        let statement: PostgresQuery = """
+            WITH new_need AS (
             INSERT INTO service_need (id, kind, skills, household_id, resident_id, grid_code, community_code, street_code, district_code, windows,
                                       first_start, last_end, volunteers, urgency, status, contact_name, contact_phone, contact_address, notes,
                                       reported_by, source_event_id, dispatch_after, opened_at)
@@ -237,14 +233,23 @@ struct NeedStore: Sendable {
                         \(records.map { $0.contact?.name ?? "" })::text[], \(records.map { $0.contact?.phone ?? "" })::text[],
                         \(records.map { $0.contact?.address ?? "" })::text[], \(records.map { $0.notes ?? "" })::text[],
                         \(fresh.map(\.reporter))::text[], \(fresh.map { $0.sourceEventID?.uuidString ?? "" })::text[],
-                        \(fresh.map(\.dispatchAfter))::timestamptz[])
+                        \(fresh.map(\.first.dispatchAfter))::timestamptz[])
                  AS n(id, kind, skills, household, resident, grid, community, street, district, windows, first_start, last_end, volunteers, urgency,
                       contact_name, contact_phone, contact_address, notes, reported_by, source_event, dispatch_after)
             ON CONFLICT DO NOTHING
-            RETURNING id
-            """, logger: logger)
+            RETURNING id)
+            """
+        // A need left out by a conflict is left out with its offers and events.
+        let offers = fresh.flatMap(\.first.offers)
+        let events = try records.map { try $0.event(VolunteerEventTypes.needOpened, reason: nil, now: now) } + (try OfferDesk.events(offers, now: now))
+        var builder = QueryBuilder(after: statement)
+        let offerInsert = try OfferDesk.insert(offers, now: now, binding: &builder, keptBy: "new_need")
+        let eventInsert = Outbox.insert(events, binding: &builder, keptBy: ("new_need", records.map(\.id) + offers.map(\.needId)))
+        let rows = try await connection.query(
+            builder.query(statement.sql + ", offers AS (\(offerInsert)), events AS (\(eventInsert)) SELECT id FROM new_need"), logger: logger)
         var written: Set<UUID> = []
         for try await id in rows.decode(UUID.self) { written.insert(id) }
+        OfferDesk.countMade(offers.filter { written.contains($0.needId) }.count)
         for record in records where written.contains(record.id) {
             logger.info("need opened", metadata: ["aggregate.id": "\(record.id)", "kind": "\(record.kind.rawValue)", "grid": "\(record.location.grid ?? "")"])
         }
@@ -413,9 +418,9 @@ struct PlannedNeed: Sendable {
     var record: NeedRecord
     var reporter: String
     var sourceEventID: UUID?
-    /// When the dispatcher first looks at the need: at once, unless its first offers were chosen
-    /// before it was written (`OfferDesk.firstOffers`).
-    var dispatchAfter = Date.distantPast
+    /// Its first offers and when the dispatcher first looks at the need, when they were chosen before
+    /// it was written (`OfferDesk.firstOffers`); otherwise none, and the dispatcher looks at once.
+    var first = FirstOffers(offers: [], dispatchAfter: .distantPast)
 }
 
 /// What a need's household, resident and grid turned out to be.

@@ -75,15 +75,6 @@ struct OfferDesk: Sendable {
         }
     }
 
-    /// Writes offers of needs written in this same transaction, in two statements: the offers, and
-    /// the needs' `opened` events followed by the offers' events.
-    func record(_ offers: [OfferSnapshot], after opened: [OutboxEntry], now: Date, on connection: PostgresConnection) async throws {
-        try await insert(offers, now: now, on: connection)
-        let events = try offers.map { try VolunteerEvents.entry(VolunteerEventTypes.offerMade, key: $0.volunteerId, OfferChanged(offer: $0), now: now) }
-        try await Outbox.append(opened + events, on: connection, logger: logger)
-        Counter(label: "volunteer_matching_offers_total", dimensions: [("outcome", "made")]).increment(by: events.count)
-    }
-
     /// Asks for needs already written, in four statements however many needs there are: which
     /// candidates are free, the offers, when to look again at needs short of candidates, and the events.
     private func ask(_ rounds: [OfferRound], directory: VolunteerDirectory, now: Date, on connection: PostgresConnection) async throws -> [[OfferSnapshot]] {
@@ -99,8 +90,15 @@ struct OfferDesk: Sendable {
                 WHERE n.id = s.id
                 """, logger: logger)
         }
-        try await record(made.flatMap { $0 }, after: [], now: now, on: connection)
+        let offers = made.flatMap { $0 }
+        try await insert(offers, now: now, on: connection)
+        try await Outbox.append(try Self.events(offers, now: now), on: connection, logger: logger)
+        Self.countMade(offers.count)
         return made
+    }
+
+    static func countMade(_ offers: Int) {
+        Counter(label: "volunteer_matching_offers_total", dimensions: [("outcome", "made")]).increment(by: offers)
     }
 
     /// Each round's candidates, and the offers to those still free.
@@ -138,15 +136,28 @@ struct OfferDesk: Sendable {
     /// Offers of any number of needs in one statement (their events go out with the caller's).
     private func insert(_ offers: [OfferSnapshot], now: Date, on connection: PostgresConnection) async throws {
         guard !offers.isEmpty else { return }
+        var builder = QueryBuilder()
+        let insert = try Self.insert(offers, now: now, binding: &builder)
+        try await connection.query(builder.query(insert), logger: logger)
+    }
+
+    /// The `INSERT` of `offers`, bound in `builder`; with `keptBy`, only the offers of the needs that
+    /// part of the statement returned.
+    static func insert(_ offers: [OfferSnapshot], now: Date, binding builder: inout QueryBuilder, keptBy part: String? = nil) throws -> String {
         let scores = try offers.map { String(decoding: try EventCoding.encode($0.score), as: UTF8.self) }
-        try await connection.query(
-            """
+        return """
             INSERT INTO offer (id, need_id, volunteer_id, status, rank, score, offered_at, expires_at)
-            SELECT o.id, o.need_id, o.volunteer_id, 'pending', o.rank, o.score::jsonb, \(now), o.expires_at
-            FROM unnest(\(offers.map(\.id))::uuid[], \(offers.map(\.needId))::uuid[], \(offers.map(\.volunteerId))::uuid[], \(offers.map(\.rank))::int8[],
-                        \(scores)::text[], \(offers.map(\.expiresAt))::timestamptz[])
-                 AS o(id, need_id, volunteer_id, rank, score, expires_at)
-            """, logger: logger)
+            SELECT o.id, o.need_id, o.volunteer_id, 'pending', o.rank, o.score::jsonb, \(builder.bind(now)), o.expires_at
+            FROM unnest(\(builder.bind(offers.map(\.id)))::uuid[], \(builder.bind(offers.map(\.needId)))::uuid[],
+                        \(builder.bind(offers.map(\.volunteerId)))::uuid[], \(builder.bind(offers.map(\.rank)))::int8[], \(builder.bind(scores))::text[],
+                        \(builder.bind(offers.map(\.expiresAt)))::timestamptz[])
+                 AS o(id, need_id, volunteer_id, rank, score, expires_at)\(part.map { " JOIN \($0) kept ON kept.id = o.need_id" } ?? "")
+            """
+    }
+
+    /// The offers' events.
+    static func events(_ offers: [OfferSnapshot], now: Date) throws -> [OutboxEntry] {
+        try offers.map { try VolunteerEvents.entry(VolunteerEventTypes.offerMade, key: $0.volunteerId, OfferChanged(offer: $0), now: now) }
     }
 
     /// A volunteer says yes: a seat is taken, or the need is filled already and nothing changes.

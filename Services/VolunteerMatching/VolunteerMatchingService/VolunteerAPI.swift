@@ -22,7 +22,8 @@ struct VolunteerAPI: Sendable {
         self.logger = logger
         self.clock = clock
         let needs = NeedStore(logger: logger, calendar: directory.calendar), desk = OfferDesk(logger: logger)
-        reports = GroupCommit(name: "service-need", database: database, logger: logger) { requests, connection in
+        // Households and candidates are read, then everything is written in one statement (`NeedStore.insert`).
+        reports = GroupCommit(name: "service-need", database: database, atomicity: .oneStatement, logger: logger) { requests, connection in
             try await Self.open(requests, needs: needs, desk: desk, directory: directory, now: clock(), on: connection)
         }
     }
@@ -102,13 +103,10 @@ struct VolunteerAPI: Sendable {
         let planned = try await needs.plan(requests, now: now, on: connection)
         var accepted = planned.compactMap { try? $0.get() }
         // The first offers are chosen before the needs are written, so that each need goes in with
-        // when the dispatcher should next look at it.
+        // them and with when the dispatcher should next look at it, all in one statement.
         let first = try await desk.firstOffers(for: accepted.map(\.record), directory: directory, now: now, on: connection)
-        for index in accepted.indices { accepted[index].dispatchAfter = first[index].dispatchAfter }
+        for index in accepted.indices { accepted[index].first = first[index] }
         let written = try await needs.insert(accepted, now: now, on: connection)
-        let opened = zip(written, first).compactMap { record, first in record.map { ($0, first.offers) } }
-        try await desk.record(
-            opened.flatMap(\.1), after: try opened.map { try $0.0.event(VolunteerEventTypes.needOpened, reason: nil, now: now) }, now: now, on: connection)
         let created = zip(written, first).map { record, first in record.map { NeedCreated(need: $0.snapshot, offers: first.offers) } }
         return NeedRequest.answers(planned, written: created, recordedBefore: "This need was recorded already.")
     }
