@@ -12,7 +12,9 @@
 #      each with wrk for --duration seconds paced towards --rate requests/s (bench/wrk-paced.lua says
 #      how, and why the achieved rate is reported next to the target);
 #   4. samples the service's VmRSS every 0.5 s while it is under load and reads VmHWM after; each row
-#      starts once the rows before it are relayed and consumed everywhere (see settle);
+#      starts once the rows before it are relayed and consumed everywhere (see settle); PostgreSQL logs
+#      statements over 40 ms for the run, and each row reports those that fell in it (a slow COMMIT is
+#      the disk holding every write behind one WAL flush);
 #   5. writes bench/results/<UTC time>-http.md and .json and prints the table.
 # Exits non-zero only when something could not run, never for a missed target.
 #   bench/http.sh [--duration S] [--rate R] [--connections C] [--only S1,S2] [--no-build]
@@ -64,6 +66,7 @@ work="$(mktemp -d "${TMPDIR:-/tmp}/bench-http.XXXXXX")"
 declare -A PORT=() PID=() SCHEMA=()
 tansu_pid=""
 status_ok=0
+slow_logged=0
 
 finish() {
     local rc=$? name pid
@@ -86,6 +89,10 @@ finish() {
         bench_sql -c "DROP SCHEMA IF EXISTS ${SCHEMA[$name]} CASCADE" >/dev/null 2>&1 ||
             log_warn "could not drop schema ${SCHEMA[$name]}"
     done
+    if ((slow_logged)); then
+        bench_sql -c "ALTER SYSTEM RESET log_min_duration_statement" -c "SELECT pg_reload_conf()" >/dev/null 2>&1 ||
+            log_warn "could not reset log_min_duration_statement"
+    fi
     if ((status_ok)) && ((rc == 0)); then
         rm -rf "$work"
     else
@@ -450,6 +457,25 @@ relayed_and_consumed() {
 threads=2
 ((connections < threads)) && threads="$connections"
 : >"$work/runs.jsonl"
+: >"$work/slow.jsonl"
+# Statements over 40 ms go to the stack's log while the rows run; each row counts its own.
+pg_log="$STATE_DIR/pg.log"
+if [[ -r "$pg_log" ]] && bench_sql -c "ALTER SYSTEM SET log_min_duration_statement = 40" -c "SELECT pg_reload_conf()" >/dev/null 2>&1; then
+    slow_logged=1
+else
+    log_warn "slow statements are not counted (needs the local stack's log and a superuser role)"
+fi
+# Prints {"label":…,"slow_statements":n,"slow_commits":n,"longest_ms":x} for the log lines after byte $2.
+slow_statements() {
+    local label="$1" from="$2"
+    tail -c "+$((from + 1))" "$pg_log" | awk -v label="$label" '
+        /duration: [0-9.]+ ms/ {
+            for (i = 1; i <= NF; i++) if ($i == "duration:") { ms = $(i + 1) + 0 }
+            n++; if (ms > longest) longest = ms
+            if ($0 ~ /COMMIT/) commits++
+        }
+        END { printf "{\"label\":\"%s\",\"slow_statements\":%d,\"slow_commits\":%d,\"longest_ms\":%.1f}\n", label, n, commits, longest }'
+}
 for name in "${LOADED[@]}"; do
     pid="${PID[$name]}"
     kill -0 "$pid" 2>/dev/null || { log_tail "$work/$name.log"; die "$name is no longer running"; }
@@ -464,6 +490,7 @@ for name in "${LOADED[@]}"; do
     for kind in read write; do
         label="$name-$kind"
         settle
+        log_from="$( ((slow_logged)) && stat -c %s "$pg_log" || echo 0)"
         log_step "$label: ${ENDPOINT[$label]}, ${rate}/s target, $connections connections, ${duration} s"
         BENCH_TOKEN="$token" BENCH_REQUESTS="$work/$label.tsv" BENCH_RATE="$rate" BENCH_THREADS="$threads" BENCH_CONNECTIONS="$connections" \
             BENCH_LABEL="$label" wrk -t"$threads" -c"$connections" -d"${duration}s" --timeout 5s -s bench/wrk-paced.lua \
@@ -473,6 +500,7 @@ for name in "${LOADED[@]}"; do
         [[ -n "$line" ]] || { cat "$work/$label.wrk.txt" >&2; die "wrk printed no result for $label"; }
         log_info "$line"
         printf '%s\n' "$line" >>"$work/runs.jsonl"
+        if ((slow_logged)); then slow_statements "$label" "$log_from" >>"$work/slow.jsonl"; fi
     done
     kill "$sampler" 2>/dev/null || true
     wait "$sampler" 2>/dev/null || true
@@ -496,6 +524,7 @@ import sys
 work, out = sys.argv[1], sys.argv[2]
 endpoints = dict(line.split("\t", 1) for line in os.environ["ENDPOINTS"].splitlines() if line)
 rss = {r["service"]: r for r in map(json.loads, open(os.path.join(work, "rss.jsonl")))}
+slow = {r["label"]: r for r in map(json.loads, open(os.path.join(work, "slow.jsonl")))}
 seeded = json.load(open(os.path.join(work, "seeded.json")))
 rows = []
 for run in map(json.loads, open(os.path.join(work, "runs.jsonl"))):
@@ -508,6 +537,8 @@ for run in map(json.loads, open(os.path.join(work, "runs.jsonl"))):
         "max_ms": run["max_ms"], "mean_ms": run["mean_ms"], "non_2xx": run["non_2xx"], "socket_errors": sockets,
         "errors": run["non_2xx"] + sum(sockets.values()),
         "peak_rss_mb": round(rss[service]["peak_rss_kb"] / 1024, 1), "vmhwm_mb": round(rss[service]["vmhwm_kb"] / 1024, 1),
+        "slow_statements": slow.get(run["label"], {}).get("slow_statements"), "slow_commits": slow.get(run["label"], {}).get("slow_commits"),
+        "longest_statement_ms": slow.get(run["label"], {}).get("longest_ms"),
     })
 with open(out + ".json", "w") as f:
     json.dump(rows, f, indent=2)
@@ -524,15 +555,19 @@ lines = [
     f"{seeded['organisations']} organisations; {seeded['cases']} cases; {seeded['needs']} needs; "
     f"{seeded['projects']} projects, {seeded['tenders']} published tenders.",
     "",
-    "| service | endpoint | target req/s | achieved req/s | p50 ms | p99 ms | max ms | errors | peak RSS MB |",
-    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    "| service | endpoint | target req/s | achieved req/s | p50 ms | p99 ms | max ms | errors | peak RSS MB | PostgreSQL over 40 ms: statements (COMMITs), longest |",
+    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
 ]
 for r in rows:
+    stalls = "not counted" if r["slow_statements"] is None else (
+        "none" if r["slow_statements"] == 0 else f"{r['slow_statements']} ({r['slow_commits']}), {r['longest_statement_ms']:.0f} ms")
     lines.append(f"| {r['service']} | `{r['endpoint']}` | {r['target_rps']} | {r['achieved_rps']:.0f} | {float(r['p50_ms']):.2f} | "
-                 f"{float(r['p99_ms']):.2f} | {float(r['max_ms']):.1f} | {r['errors']} | {r['peak_rss_mb']:.0f} |")
+                 f"{float(r['p99_ms']):.2f} | {float(r['max_ms']):.1f} | {r['errors']} | {r['peak_rss_mb']:.0f} | {stalls} |")
 lines += ["", "Errors are non-2xx answers plus socket errors (connect, read, write, timeout over 5 s). Peak RSS is the "
           "highest VmRSS sampled every 0.5 s during the service's two rows; VmHWM (lifetime peak, data loading "
-          "included) is in the .json with p90 and the mean."]
+          "included) is in the .json with p90 and the mean. The last column counts the statements PostgreSQL logged at "
+          "over 40 ms during the row (log_min_duration_statement, set for the run): a COMMIT there waited for the WAL "
+          "flush, and every write committing at that moment waited with it."]
 with open(out + ".md", "w") as f:
     f.write("\n".join(lines) + "\n")
 print("\n".join(lines))

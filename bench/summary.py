@@ -125,8 +125,12 @@ def main(stamp):
             p50, p99, achieved, target = entry.get("p50_ms"), entry.get("p99_ms"), entry.get("achieved_rps"), entry.get("target_rps")
             errors = entry.get("errors", 0)
             row("http", f"{service_name} {endpoint} (p50 / p99)", f"{p50:.1f} / {p99:.1f}", "ms", f"{achieved:,.0f} of {target:,.0f} requests/s")
+            slow = entry.get("slow_statements")
+            stalls = "" if slow is None else (
+                "; no PostgreSQL statement over 40 ms" if slow == 0 else
+                f"; PostgreSQL: {slow} statements over 40 ms, {entry.get('slow_commits')} of them COMMIT, longest {entry.get('longest_statement_ms'):.0f} ms")
             check(f"{service_name} {endpoint}: p99 < 25 ms at {target:,.0f} requests/s", f"{p99:.1f} ms at {achieved:,.0f}/s", "25 ms",
-                  p99 < 25 and achieved >= 0.95 * target and not errors, f"errors {errors}")
+                  p99 < 25 and achieved >= 0.95 * target and not errors, f"errors {errors}{stalls}")
         peaks = {}
         for entry in http:
             peaks[entry["service"]] = max(peaks.get(entry["service"], 0), entry.get("peak_rss_mb") or 0)
