@@ -37,7 +37,7 @@ while (($#)); do
         --connections) connections="$2"; shift 2 ;;
         --only) only="$2"; shift 2 ;;
         --no-build) build=0; shift ;;
-        -h | --help) sed -n '2,18p' "$0"; exit 0 ;;
+        -h | --help) sed -n '2,23p' "$0"; exit 0 ;;
         *) die "unknown option $1 (use --duration S, --rate R, --connections C, --only S1,S2, --no-build)" ;;
     esac
 done

@@ -128,7 +128,8 @@ def main(stamp):
             slow = entry.get("slow_statements")
             stalls = "" if slow is None else (
                 "; no PostgreSQL statement over 40 ms" if slow == 0 else
-                f"; PostgreSQL: {slow} statements over 40 ms, {entry.get('slow_commits')} of them COMMIT, longest {entry.get('longest_statement_ms'):.0f} ms")
+                f"; PostgreSQL: {slow} statement{'s' if slow != 1 else ''} over 40 ms ({entry.get('slow_commits')} COMMIT), "
+                f"longest {entry.get('longest_statement_ms'):.0f} ms")
             check(f"{service_name} {endpoint}: p99 < 25 ms at {target:,.0f} requests/s", f"{p99:.1f} ms at {achieved:,.0f}/s", "25 ms",
                   p99 < 25 and achieved >= 0.95 * target and not errors, f"errors {errors}{stalls}")
         peaks = {}
