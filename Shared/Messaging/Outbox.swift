@@ -61,17 +61,19 @@ public enum Outbox {
             "\(builder.bind(ids))::uuid[]", "\(builder.bind(topics))::text[]", "\(builder.bind(keys))::text[]", "\(builder.bind(lanes))::int4[]",
             "\(builder.bind(types))::text[]", "\(builder.bind(sources))::text[]", "\(builder.bind(subjects))::text[]",
             "\(builder.bind(times))::timestamptz[]", "\(builder.bind(payloads))::text[]",
-        ]
-        var from = "unnest(\(arrays.joined(separator: ", "))) AS e(id, topic, key, lane, type, source, subject, time, payload)"
+        ].joined(separator: ", ")
+        let from: String
         if let keptBy {
             // The join may reorder rows; positions must follow the entries' order.
             precondition(keptBy.aggregates.count == entries.count, "one aggregate per outbox entry")
             from = """
-                unnest(\(arrays.joined(separator: ", ")), \(builder.bind(keptBy.aggregates))::uuid[]) WITH ORDINALITY
+                unnest(\(arrays), \(builder.bind(keptBy.aggregates))::uuid[]) WITH ORDINALITY
                      AS e(id, topic, key, lane, type, source, subject, time, payload, aggregate, position)
                 JOIN \(keptBy.part) kept ON kept.id = e.aggregate
                 ORDER BY e.position
                 """
+        } else {
+            from = "unnest(\(arrays)) AS e(id, topic, key, lane, type, source, subject, time, payload)"
         }
         return """
             INSERT INTO outbox (event_id, topic, message_key, lane, event_type, source, subject, occurred_at, payload)

@@ -216,7 +216,7 @@ struct CaseStore: Sendable {
         let fresh = zip(reports, unique).filter(\.1).map(\.0)
         let cases = fresh.map(\.final)
         let parties = fresh.flatMap { report in report.parties.enumerated().map { (report.final.id, $0.offset, $0.element) } }
-        let steps = fresh.flatMap { report in report.changes.map { (change: $0, actor: report.actor) } }
+        let steps = fresh.flatMap { report in report.changes.map { CaseStep(change: $0, actor: report.actor) } }
         // One statement for the cases, their parties, history and events: a report that was recorded
         // before is left out by the conflict, and its history and events with it.
         let statement: PostgresQuery = """
@@ -252,10 +252,8 @@ struct CaseStore: Sendable {
                 JOIN new_case ON new_case.id = p.case_id)
             """
         var builder = QueryBuilder(after: statement)
-        let history = Self.history(steps, now: now, binding: &builder, keptBy: "new_case")
-        let events = Outbox.insert(try Self.events(steps, now: now), binding: &builder, keptBy: ("new_case", steps.map(\.change.record.id)))
-        let inserted = try await connection.query(
-            builder.query(statement.sql + ", history AS (\(history)), events AS (\(events)) SELECT id FROM new_case"), logger: logger)
+        let recorded = try Self.recording(steps, now: now, binding: &builder, keptBy: "new_case")
+        let inserted = try await connection.query(builder.query(statement.sql + ", \(recorded) SELECT id FROM new_case"), logger: logger)
         var written: Set<UUID> = []
         for try await id in inserted.decode(UUID.self) { written.insert(id) }
         Self.count(steps.filter { written.contains($0.change.record.id) })
@@ -460,26 +458,20 @@ struct CaseStore: Sendable {
 
     /// The history rows and the events of a case's changes, in one statement however many changes.
     private func record(_ changes: [CaseChange], actor: String, now: Date, on connection: PostgresConnection) async throws {
-        try await record(changes.map { ($0, actor) }, now: now, on: connection)
-    }
-
-    /// The same for changes made by several callers, in one statement.
-    private func record(_ steps: [(change: CaseChange, actor: String)], now: Date, on connection: PostgresConnection) async throws {
-        guard !steps.isEmpty else { return }
+        guard !changes.isEmpty else { return }
+        let steps = changes.map { CaseStep(change: $0, actor: actor) }
         var builder = QueryBuilder()
-        let history = Self.history(steps, now: now, binding: &builder)
-        let events = Outbox.insert(try Self.events(steps, now: now), binding: &builder)
-        try await connection.query(builder.query("WITH history AS (\(history)) \(events)"), logger: logger)
+        let recorded = try Self.recording(steps, now: now, binding: &builder)
+        try await connection.query(builder.query("WITH \(recorded) SELECT 1"), logger: logger)
         Self.count(steps)
     }
 
-    /// The `INSERT` of the history rows of `steps`, in their order, bound in `builder` (`keptBy` as in
-    /// `Outbox.insert`).
-    private static func history(
-        _ steps: [(change: CaseChange, actor: String)], now: Date, binding builder: inout QueryBuilder, keptBy part: String? = nil
-    ) -> String {
+    /// The history rows and the events of `steps`, in their order, as the `WITH` parts `history` and
+    /// `events` of one statement, bound in `builder`; with `keptBy`, only those of the cases that part
+    /// returned (as in `Outbox.insert`).
+    private static func recording(_ steps: [CaseStep], now: Date, binding builder: inout QueryBuilder, keptBy part: String? = nil) throws -> String {
         let changes = steps.map(\.change)
-        return """
+        let history = """
             INSERT INTO case_transition (case_id, action, from_status, to_status, from_level, to_level, actor, reason, at)
             SELECT t.case_id, t.action, NULLIF(t.from_status, ''), t.to_status, NULLIF(t.from_level, ''), t.to_level, t.actor,
                    NULLIF(t.reason, ''), \(builder.bind(now))
@@ -492,10 +484,12 @@ struct CaseStore: Sendable {
                  AS t(case_id, action, from_status, to_status, from_level, to_level, reason, actor, position)\(part.map { " JOIN \($0) kept ON kept.id = t.case_id" } ?? "")
             ORDER BY t.position
             """
+        let events = Outbox.insert(try Self.events(steps, now: now), binding: &builder, keptBy: part.map { ($0, changes.map(\.record.id)) })
+        return "history AS (\(history)), events AS (\(events))"
     }
 
     /// One `mediation.events` entry for each step, keyed by the case.
-    private static func events(_ steps: [(change: CaseChange, actor: String)], now: Date) throws -> [OutboxEntry] {
+    private static func events(_ steps: [CaseStep], now: Date) throws -> [OutboxEntry] {
         try steps.map { change, actor in
             let key = change.record.id.uuidString.lowercased()
             let event = CloudEvent(
@@ -505,7 +499,7 @@ struct CaseStore: Sendable {
         }
     }
 
-    private static func count(_ steps: [(change: CaseChange, actor: String)]) {
+    private static func count(_ steps: [CaseStep]) {
         for (change, _) in steps {
             Counter(label: "mediation_case_transitions_total", dimensions: [("action", change.action), ("level", change.record.state.level.rawValue)]).increment()
         }
@@ -523,6 +517,9 @@ struct CaseStore: Sendable {
         return DefaultDeadlines.rule(category: category, severity: severity, level: level)
     }
 }
+
+/// A change with who made it, as its history row and event record it.
+typealias CaseStep = (change: CaseChange, actor: String)
 
 /// One recorded step of a case: the case after it, and what its history row and event say.
 struct CaseChange: Sendable {

@@ -75,8 +75,9 @@ struct OfferDesk: Sendable {
         }
     }
 
-    /// Asks for needs already written, in four statements however many needs there are: which
-    /// candidates are free, the offers, when to look again at needs short of candidates, and the events.
+    /// Asks for needs already written, in three statements however many needs there are: which
+    /// candidates are free, when to look again at needs short of candidates, and the offers with their
+    /// events.
     private func ask(_ rounds: [OfferRound], directory: VolunteerDirectory, now: Date, on connection: PostgresConnection) async throws -> [[OfferSnapshot]] {
         let (candidates, made) = try await choose(rounds, directory: directory, now: now, on: connection)
         let short = rounds.indices.filter { made[$0].count < candidates[$0].wanted }
@@ -91,9 +92,13 @@ struct OfferDesk: Sendable {
                 """, logger: logger)
         }
         let offers = made.flatMap { $0 }
-        try await insert(offers, now: now, on: connection)
-        try await Outbox.append(try Self.events(offers, now: now), on: connection, logger: logger)
-        Self.countMade(offers.count)
+        if !offers.isEmpty {
+            var builder = QueryBuilder()
+            let insert = try Self.insert(offers, now: now, binding: &builder)
+            let events = Outbox.insert(try Self.events(offers, now: now), binding: &builder)
+            try await connection.query(builder.query("WITH offers AS (\(insert)) \(events)"), logger: logger)
+            Self.countMade(offers.count)
+        }
         return made
     }
 
@@ -133,16 +138,8 @@ struct OfferDesk: Sendable {
         return free
     }
 
-    /// Offers of any number of needs in one statement (their events go out with the caller's).
-    private func insert(_ offers: [OfferSnapshot], now: Date, on connection: PostgresConnection) async throws {
-        guard !offers.isEmpty else { return }
-        var builder = QueryBuilder()
-        let insert = try Self.insert(offers, now: now, binding: &builder)
-        try await connection.query(builder.query(insert), logger: logger)
-    }
-
-    /// The `INSERT` of `offers`, bound in `builder`; with `keptBy`, only the offers of the needs that
-    /// part of the statement returned.
+    /// The `INSERT` of the offers of any number of needs, bound in `builder`; with `keptBy`, only the
+    /// offers of the needs that part of the statement returned.
     static func insert(_ offers: [OfferSnapshot], now: Date, binding builder: inout QueryBuilder, keptBy part: String? = nil) throws -> String {
         let scores = try offers.map { String(decoding: try EventCoding.encode($0.score), as: UTF8.self) }
         return """

@@ -96,7 +96,7 @@ struct VolunteerAPI: Sendable {
     }
 
     /// Records needs and makes their first offers, which go out with them, so each reporter sees who
-    /// is asked: six statements however many needs.
+    /// is asked: three statements however many needs (places, free candidates, the write).
     private static func open(
         _ requests: [NeedRequest], needs: NeedStore, desk: OfferDesk, directory: VolunteerDirectory, now: Date, on connection: PostgresConnection
     ) async throws -> [Result<NeedCreated, any Error>] {

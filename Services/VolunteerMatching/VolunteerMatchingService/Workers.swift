@@ -44,7 +44,7 @@ public final class OfferDispatcher: Service, Sendable {
         }
     }
 
-    /// How many due needs one round parks at most.
+    /// How many due needs one round reads at most.
     static let parkingLimit = 5000
 
     /// One round: expire, park the needs asked enough, then ask for the others. Returns how many
@@ -55,20 +55,7 @@ public final class OfferDispatcher: Service, Sendable {
         let desk = OfferDesk(logger: logger), now = clock(), limit = batchSize, logger = logger
         let expired = try await database.transaction { connection in try await desk.expire(now: now, limit: limit, on: connection) }
         for need in expired { logger.info("offers expired; asking the next candidates", metadata: ["aggregate.id": "\(need)"]) }
-        let parked = try await park(now: now)
-        let waiting = try await database.withConnection { connection in
-            var needs: [UUID] = []
-            for try await id in try await connection.query(
-                """
-                SELECT n.id FROM service_need n
-                WHERE n.status = 'open' AND n.first_start > \(now) AND n.dispatch_after <= \(now)
-                  AND (SELECT count(*) FROM offer o WHERE o.need_id = n.id AND o.status = 'pending')
-                      < (n.volunteers - n.confirmed) * CASE n.urgency WHEN 'urgent' THEN 3 WHEN 'soon' THEN 2 ELSE 1 END
-                ORDER BY n.first_start LIMIT \(limit)
-                """, logger: logger
-            ).decode(UUID.self) { needs.append(id) }
-            return needs
-        }
+        let (waiting, parked) = try await due(now: now)
         let directory = directory
         for need in waiting {
             try await database.transaction { connection in
@@ -81,17 +68,18 @@ public final class OfferDispatcher: Service, Sendable {
         return (waiting.count, parked)
     }
 
-    /// Due needs with enough pending offers wait for the earliest of them to expire; needs whose
-    /// first window has begun are not asked for again. A need changed since it was read (an
-    /// answer, a cancellation) keeps its place, and the next round reads it again.
-    func park(now: Date) async throws -> Int {
-        let retry = now.addingTimeInterval(OfferDesk.retryAfter), logger = logger
+    /// The due needs, in one statement: those short of pending offers, earliest service first, to be
+    /// asked for; the others parked. A need asked enough waits for its earliest pending offer to
+    /// expire; a need whose first window has begun is not asked for again. A need changed since it
+    /// was read (an answer, a cancellation) keeps its place, and the next round reads it again.
+    func due(now: Date) async throws -> (waiting: [UUID], parked: Int) {
+        let retry = now.addingTimeInterval(OfferDesk.retryAfter), limit = batchSize, logger = logger
         return try await database.withConnection { connection in
-            var parked = 0
-            for try await count in try await connection.query(
+            var waiting: [UUID] = [], parked = 0
+            for try await (id, count) in try await connection.query(
                 """
                 WITH due AS MATERIALIZED (
-                    SELECT n.id, n.xmin AS seen, n.first_start <= \(now) AS begun, p.next_expiry,
+                    SELECT n.id, n.xmin AS seen, n.first_start, n.first_start <= \(now) AS begun, p.next_expiry,
                            p.pending >= (n.volunteers - n.confirmed) * CASE n.urgency WHEN 'urgent' THEN 3 WHEN 'soon' THEN 2 ELSE 1 END AS asked_enough
                     FROM service_need n
                     CROSS JOIN LATERAL (
@@ -103,10 +91,17 @@ public final class OfferDispatcher: Service, Sendable {
                     FROM due d WHERE n.id = d.id AND n.xmin = d.seen AND (d.begun OR d.asked_enough)
                     RETURNING 1
                 )
-                SELECT count(*)::int8 FROM parked
+                SELECT w.id, p.parked
+                FROM (SELECT count(*)::int8 AS parked FROM parked) p
+                LEFT JOIN LATERAL (
+                    SELECT d.id, d.first_start FROM due d WHERE NOT d.begun AND NOT d.asked_enough ORDER BY d.first_start LIMIT \(limit)) w ON true
+                ORDER BY w.first_start
                 """, logger: logger
-            ).decode(Int.self) { parked = count }
-            return parked
+            ).decode((UUID?, Int).self) {
+                parked = count
+                if let id { waiting.append(id) }
+            }
+            return (waiting, parked)
         }
     }
 
