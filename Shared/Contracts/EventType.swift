@@ -31,10 +31,31 @@ public struct EventType: RawRepresentable, Hashable, Sendable, Codable, CustomSt
 
     /// Well-formed: lower-case dotted words, at least three of them before a `.vN` suffix.
     public var isWellFormed: Bool {
+        // Checked for every consumed record: plain ASCII names are read byte by byte.
+        if let ascii = asciiWellFormed { return ascii }
         guard let version, version >= 1 else { return false }
         let words = family.split(separator: ".", omittingEmptySubsequences: false)
         return words.count >= 3 && words.allSatisfy { word in
             !word.isEmpty && word.allSatisfy { $0.isLowercase || $0.isNumber || $0 == "_" || $0 == "-" }
+        }
+    }
+}
+
+extension EventType {
+    /// `isWellFormed` for an all-ASCII name, or `nil` when the name has other characters (whose
+    /// letters and digits the general rule judges).
+    var asciiWellFormed: Bool? {
+        let bytes = Array(rawValue.utf8)
+        guard bytes.allSatisfy({ $0 < 0x80 }) else { return nil }
+        guard let lastDot = bytes.lastIndex(of: UInt8(ascii: ".")), lastDot + 2 < bytes.count, bytes[lastDot + 1] == UInt8(ascii: "v"),
+            let version = Int(String(decoding: bytes[(lastDot + 2)...], as: UTF8.self)), version >= 1
+        else { return false }
+        let words = bytes[..<lastDot].split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
+        return words.count >= 3 && words.allSatisfy { word in
+            !word.isEmpty && word.allSatisfy { byte in
+                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+                    || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-")
+            }
         }
     }
 }

@@ -47,12 +47,14 @@ public enum CloudEventKafkaBinding {
         return CloudEvent(id: id, source: source, type: type, subject: header(CloudEventHeader.subject), time: time, data: value)
     }
 
+    /// `2026-11-24T03:35:51.123Z`.
     public static func formatTime(_ date: Date) -> String {
-        date.formatted(.iso8601.year().month().day().timeZone(separator: .omitted).time(includingFractionalSeconds: true).timeSeparator(.colon).dateSeparator(.dash))
+        UTCTimestamp.string(date, milliseconds: true)
     }
 
     /// RFC 3339 with or without fractional seconds.
     public static func parseTime(_ text: String) -> Date? {
+        if let date = UTCTimestamp.parse(text) { return date }
         if let date = try? Date(text, strategy: .iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted).dateSeparator(.dash).timeSeparator(.colon)) {
             return date
         }

@@ -100,5 +100,54 @@ extension IntegrationSuite {
                 await producer.shutdown()
             }
         }
+
+        /// New residents of a batch are written in one statement before stored ones are compared; the
+        /// outcome must still be that of taking the records in order.
+        @Test func aNumberClaimedTwiceInOneBatchGoesToTheRecordThatComesFirst() async throws {
+            try await RegistryHarness.run { registry in
+                try await registry.drawPlaces("D1")
+                let topic = try await Stack.topic("inbound", partitions: 1)
+                let logger = Stack.logger
+                let producer = try KafkaProducer(config: try Stack.kafka(), logger: logger)
+                let household = UUID(), stored = UUID(), newcomer = UUID(), other = UUID()
+                func registered(_ id: UUID, _ n: Int) throws -> OutgoingMessage {
+                    let record = DistrictResident(id: id, householdId: household, name: "Resident \(n)", nationalId: testNationalID(n), residency: "registered")
+                    return OutgoingMessage(
+                        event: try DistrictInbound.event(district: "D1", type: DistrictInbound.residentRegistered, subject: id.uuidString, record: record),
+                        topic: topic, key: "D1")
+                }
+                // One group throughout: each consumer goes on from where the one before committed.
+                let group = Stack.uniqueName("ingress")
+                func consume(_ messages: [OutgoingMessage]) async throws -> InboxStatistics {
+                    for message in messages { _ = try await producer.send(message) }
+                    let inbox = try registry.districtInbox(topic: topic, group: group, producer: producer)
+                    try await withThrowingTaskGroup(of: Void.self) { tasks in
+                        tasks.addTask { try await inbox.run() }
+                        try await Stack.eventually(timeout: .seconds(40), "the batch consumed") { inbox.statistics.consumed >= messages.count }
+                        tasks.cancelAll()
+                    }
+                    return inbox.statistics
+                }
+                let home = OutgoingMessage(
+                    event: try DistrictInbound.event(
+                        district: "D1", type: DistrictInbound.householdRegistered, subject: household.uuidString,
+                        record: DistrictHousehold(id: household, buildingCode: "D1-B", address: "Unit 7")),
+                    topic: topic, key: "D1")
+                _ = try await consume([home, try registered(stored, 41)])
+                #expect(try await registry.count("SELECT count(*) FROM resident") == 1)
+
+                // One batch: the stored resident takes number 42, then a newcomer claims 42 too, then
+                // another newcomer with a number of its own.
+                let stats = try await consume([try registered(stored, 42), try registered(newcomer, 42), try registered(other, 43)])
+                #expect(stats.deadLettered == 1)
+                #expect(try await registry.count("SELECT count(*) FROM resident") == 2)
+                #expect(try await registry.count("SELECT count(*) FROM resident WHERE id = '\(newcomer)'") == 0)
+                #expect(try await registry.count("SELECT count(*) FROM resident WHERE id = '\(stored)' AND name = 'Resident 42'") == 1)
+                #expect(try await registry.count("SELECT count(*) FROM resident WHERE id = '\(other)'") == 1)
+                #expect(try await registry.count("SELECT count(*) FROM outbox WHERE subject = '\(newcomer.uuidString.lowercased())'") == 0)
+                #expect(try await registry.count("SELECT count(*) FROM outbox WHERE event_type = 'registry.resident.updated.v1'") == 1)
+                await producer.shutdown()
+            }
+        }
     }
 }

@@ -10,9 +10,17 @@ import Testing
         #expect(type.isWellFormed)
     }
 
-    @Test(arguments: ["registry.resident.registered", "registry.v1", "Registry.Resident.Registered.v1", "registry..registered.v1", "a.b.c.v0"])
+    @Test(arguments: [
+        "registry.resident.registered", "registry.v1", "Registry.Resident.Registered.v1", "registry..registered.v1", "a.b.c.v0", "a.b.c.V1",
+        "a.b.c.v", "a.b.c.v1x", "a.b.c.v-1", "a.b.c.", ".a.b.v1", "a.b c.d.v1", "a.b.c.v1 ", "a.b.ç.v1X", "a.b.Ç.v1", "",
+    ])
     func malformedNamesAreRejected(name: String) {
         #expect(!EventType(rawValue: name).isWellFormed)
+    }
+
+    @Test(arguments: ["a.b.c.v1", "district.service-need.reported.v1", "x_y.z9.w-w.v12", "a.b.c.d.e.v01", "registry.résident.registered.v1"])
+    func wellFormedNamesAreAccepted(name: String) {
+        #expect(EventType(rawValue: name).isWellFormed)
     }
 }
 

@@ -26,6 +26,7 @@ import Testing
         let id = try NationalID("11010519491231002x")
         #expect(id.value == "11010519491231002X")
         #expect(id.masked == "110105********002X")
+        #expect(id.birthDay == "1949-12-31")
     }
 
     @Test func aMistypedDigitIsCaughtByTheCheckCharacter() {
@@ -50,6 +51,27 @@ import Testing
 
     @Test func spacesAreIgnored() throws {
         #expect(try NationalID("110105 19491231 002X").value == "11010519491231002X")
+    }
+}
+
+@Suite struct RecordText {
+    static func resident(name: String, phone: String? = nil) throws(InvalidRecord) -> ResidentFacts {
+        try ResidentFacts(
+            id: UUID(), householdId: UUID(), name: name, nationalID: nil, phone: phone, residency: "registered", floating: nil, groups: [])
+    }
+
+    @Test func surroundingWhiteSpaceIsDropped() throws {
+        #expect(try Self.resident(name: " \t王小明\u{3000}\n").name == "王小明")
+        #expect(try Self.resident(name: "Wang  Xiaoming").name == "Wang  Xiaoming")
+        #expect(try Self.resident(name: "x", phone: "  ").phone == nil)
+    }
+
+    @Test func lengthsAreCountedInCharactersNotBytes() throws {
+        #expect(try Self.resident(name: String(repeating: "王", count: 64)).name.count == 64)
+        let long = #expect(throws: InvalidRecord.self) { try Self.resident(name: String(repeating: "王", count: 65)) }
+        #expect(long?.description.contains("must have at most 64 characters") == true)
+        let blank = #expect(throws: InvalidRecord.self) { try Self.resident(name: " \u{3000} ") }
+        #expect(blank?.description.contains("must not be empty") == true)
     }
 }
 

@@ -108,8 +108,9 @@ public struct NationalID: Sendable, Hashable {
 
     /// The date of birth as `YYYY-MM-DD`.
     public var birthDay: String {
-        let digits = Array(value)
-        return "\(String(digits[6..<10]))-\(String(digits[10..<12]))-\(String(digits[12..<14]))"
+        // A valid number is ASCII: its bytes are its characters.
+        let digits = Array(value.utf8)
+        return String(decoding: digits[6..<10] + [UInt8(ascii: "-")] + digits[10..<12] + [UInt8(ascii: "-")] + digits[12..<14], as: UTF8.self)
     }
 
     /// Area code and check character kept, the rest hidden: `110105********123X` → `110105********...`.

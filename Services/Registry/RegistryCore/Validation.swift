@@ -17,17 +17,32 @@ struct IssueList {
     mutating func add(_ field: String, _ problem: String) { issues.append(FieldIssue(field, problem)) }
 
     mutating func text(_ field: String, _ value: String, maxLength: Int = 200) -> String {
-        let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
+        let trimmed = Self.trimmed(value)
         if trimmed.isEmpty { add(field, "must not be empty") }
-        if trimmed.count > maxLength { add(field, "must have at most \(maxLength) characters") }
+        if Self.longer(trimmed, than: maxLength) { add(field, "must have at most \(maxLength) characters") }
         return trimmed
     }
 
     mutating func optionalText(_ field: String, _ value: String?, maxLength: Int = 200) -> String? {
         guard let value else { return nil }
-        let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
-        if trimmed.count > maxLength { add(field, "must have at most \(maxLength) characters") }
+        let trimmed = Self.trimmed(value)
+        if Self.longer(trimmed, than: maxLength) { add(field, "must have at most \(maxLength) characters") }
         return trimmed.isEmpty ? nil : trimmed
+    }
+
+    /// Without leading and trailing white space; most values have none, and are returned as they are
+    /// without Foundation's (slow) trimming.
+    static func trimmed(_ value: String) -> String {
+        guard let first = value.unicodeScalars.first, let last = value.unicodeScalars.last else { return value }
+        let space = CharacterSet.whitespacesAndNewlines
+        guard space.contains(first) || space.contains(last) else { return value }
+        return value.trimmingCharacters(in: space)
+    }
+
+    /// Whether `text` has more than `limit` characters; UTF-8 bytes are never fewer than characters, so
+    /// short texts are answered without counting.
+    static func longer(_ text: String, than limit: Int) -> Bool {
+        text.utf8.count > limit && text.count > limit
     }
 
     mutating func day(_ field: String, _ value: String?) -> CalendarDay? {

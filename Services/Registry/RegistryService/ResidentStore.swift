@@ -61,6 +61,17 @@ struct ResidentRecord: Sendable, Equatable {
         path = try PathColumns(row: row, building: try row.value("building_code"))
     }
 
+    /// A resident as `facts` describe them, living in `household`.
+    init(new facts: ResidentFacts, nationalID: NationalID, digest: String, household: HouseholdRecord) {
+        self.init(
+            id: facts.id, householdId: facts.householdId, name: facts.name, digest: digest, masked: nationalID.masked,
+            birthDate: nationalID.birthDay, phone: facts.phone, residency: facts.residency.rawValue, floating: facts.floating,
+            groups: facts.ordinaryGroups, sensitiveGroups: facts.sensitiveGroups, path: household.path)
+    }
+
+    /// The Kafka key of the resident's events.
+    var eventKey: String { id.uuidString.lowercased() }
+
     var snapshot: ResidentSnapshot {
         ResidentSnapshot(
             id: id, householdId: householdId, name: name, birthYear: Int(birthDate.prefix(4)) ?? 0, residency: residency,
@@ -74,6 +85,16 @@ struct ResidentRecord: Sendable, Equatable {
         a.householdId = b.householdId
         return a == b
     }
+}
+
+/// A resident inserted by someone else between the look and the write.
+struct ResidentRace: Error, CustomStringConvertible {
+    var description: String { "a resident was registered concurrently; the write is retried" }
+}
+
+extension Result where Success == WriteOutcome<ResidentRecord> {
+    /// The resident written, if the write succeeded.
+    var resident: ResidentRecord? { try? get().snapshot }
 }
 
 /// Who may record sensitive-group membership: those who may read it, and district systems (whose
@@ -93,101 +114,161 @@ struct ResidentStore: Sendable {
 
     /// Writes `records` (ids unique within the call). A record without a national ID keeps the stored
     /// one (partial updates); an actor who may not see sensitive groups leaves them as they are.
+    ///
+    /// Unless `mode` is `.update`, every record is first tried as a new resident: one statement inserts
+    /// the rows whose id and national ID are both free. Only the records left over (residents already
+    /// stored, numbers already taken) are looked up, locked and compared, so a district's first import
+    /// spends no statement on them. Outcomes are those of taking the records one by one, in order.
     func write(
         _ records: [ResidentFacts], mode: WriteMode, actor: RegistryActor, reason: String? = nil, now: Date,
         on connection: PostgresConnection
     ) async throws -> [Result<WriteOutcome<ResidentRecord>, RegistryError>] {
+        let key = digest
+        // The keyed digests (HMAC) are worked out on the other core while the households are read.
+        async let digested = OtherCore.run { records.map { facts in facts.nationalID.map { hex(key.digest($0)) } } }
         let households = try await HouseholdStore(logger: logger).find(ids: Array(Set(records.map(\.householdId))), on: connection)
-        let existing = try await find(ids: records.map(\.id), lock: true, on: connection)
-        let digests = records.map { $0.nationalID.map { hex(digest.digest($0)) } }
-        let owners = try await owners(of: digests.compactMap { $0 }, on: connection)
-        var claimed: [String: UUID] = [:]
+        let digests = await digested
         let mayWriteSensitive = sensitiveWriters.contains(actor.role)
 
-        var results: [Result<WriteOutcome<ResidentRecord>, RegistryError>] = []
-        var inserts: [ResidentRecord] = [], updates: [ResidentRecord] = [], moves: [(ResidentRecord, from: ResidentRecord)] = []
-        var sensitiveChanged: [UUID] = []
-        for (facts, digestHex) in zip(records, digests) {
+        var results = [Result<WriteOutcome<ResidentRecord>, RegistryError>?](repeating: nil, count: records.count)
+        var homes = [HouseholdRecord?](repeating: nil, count: records.count)
+        var newcomers: [(index: Int, record: ResidentRecord)] = []
+        for (index, facts) in records.enumerated() {
             do throws(RegistryError) {
-                if !facts.sensitiveGroups.isEmpty && !mayWriteSensitive {
-                    throw .forbidden("The role \(actor.role.rawValue) may not record sensitive-group membership (\(facts.sensitiveGroups.joined(separator: ", "))).")
-                }
-                guard let household = households[facts.householdId] else {
-                    throw .unknownReference(field: "householdId", kind: "household", id: facts.householdId.uuidString.lowercased())
-                }
-                if !actor.scope.covers(household.path.scopePath) {
-                    try actor.requireScope(household.path.scopePath, kind: "household", id: facts.householdId.uuidString.lowercased())
-                }
-                let old = existing[facts.id]
-                try mode.check(exists: old != nil, kind: "resident", id: facts.id)
-                if let old, !actor.scope.covers(old.path.scopePath) {
-                    try actor.requireScope(old.path.scopePath, kind: "resident", id: facts.id.uuidString.lowercased())
-                }
-                if let digestHex {
-                    let owner = claimed[digestHex] ?? owners[digestHex]
-                    if let owner, owner != facts.id { throw .duplicateNationalID(field: "nationalId", existingResident: owner) }
-                    claimed[digestHex] = facts.id
-                }
-                guard let nationalID = facts.nationalID, let digestHex else {
-                    guard let old else { throw .invalid([FieldIssue("nationalId", "is required to register a resident")]) }
-                    let record = merge(facts, household: household, old: old, mayWriteSensitive: mayWriteSensitive)
-                    try classify(record, old: old, results: &results, updates: &updates, moves: &moves, sensitiveChanged: &sensitiveChanged)
-                    continue
-                }
-                var record = ResidentRecord(
-                    id: facts.id, householdId: facts.householdId, name: facts.name, digest: digestHex, masked: nationalID.masked,
-                    birthDate: nationalID.birthDay, phone: facts.phone, residency: facts.residency.rawValue, floating: facts.floating,
-                    groups: facts.ordinaryGroups, sensitiveGroups: facts.sensitiveGroups, path: household.path)
-                if let old {
-                    if !mayWriteSensitive { record.sensitiveGroups = old.sensitiveGroups }
-                    try classify(record, old: old, results: &results, updates: &updates, moves: &moves, sensitiveChanged: &sensitiveChanged)
-                } else {
-                    inserts.append(record)
-                    if !record.sensitiveGroups.isEmpty { sensitiveChanged.append(record.id) }
-                    results.append(.success(.created(record)))
+                let household = try placed(facts, in: households, actor: actor, mayWriteSensitive: mayWriteSensitive)
+                homes[index] = household
+                if mode != .update, let nationalID = facts.nationalID, let digestHex = digests[index] {
+                    newcomers.append((index, ResidentRecord(new: facts, nationalID: nationalID, digest: digestHex, household: household)))
                 }
             } catch {
-                results.append(.failure(error))
+                results[index] = .failure(error)
             }
         }
-        // The events are encoded on the other core while the rows are written: in a district import
+        // Their events are encoded on the other core while the rows are written: in a district import
         // encoding is a good part of the time a batch holds its transaction.
-        let outcomes = results
-        async let events = OtherCore.run { try Self.events(of: outcomes, existing: existing, now: now) }
-        try await insert(inserts, now: now, on: connection)
+        let candidates = newcomers
+        async let newcomerEvents = OtherCore.run {
+            try candidates.map { try RegistryOutbox.entry(ResidentRegistered(resident: $0.record.snapshot), key: $0.record.eventKey, time: now) }
+        }
+        let inserted = try await insertIfFree(newcomers.map(\.record), now: now, on: connection)
+        var newcomerAt: [String: Int] = [:]
+        for (index, record) in newcomers where inserted.contains(record.id) {
+            results[index] = .success(.created(record))
+            newcomerAt[record.digest] = index
+        }
+
+        // The rest in order, as before the fast path: stored residents, clashes, and every update.
+        var existing: [UUID: ResidentRecord] = [:]
+        var inserts: [ResidentRecord] = [], updates: [ResidentRecord] = [], moves: [(ResidentRecord, from: ResidentRecord)] = []
+        var sensitiveChanged: [UUID] = [], withdrawn: [UUID] = []
+        let rest = records.indices.filter { results[$0] == nil }
+        if !rest.isEmpty {
+            existing = try await find(ids: rest.map { records[$0].id }, lock: true, on: connection)
+            let owners = try await owners(of: rest.compactMap { digests[$0] }, on: connection)
+            var claimed: [String: UUID] = [:]
+            for index in rest {
+                let facts = records[index]
+                guard let household = homes[index] else { continue }
+                do throws(RegistryError) {
+                    let old = existing[facts.id]
+                    try mode.check(exists: old != nil, kind: "resident", id: facts.id)
+                    if let old, !actor.scope.covers(old.path.scopePath) {
+                        try actor.requireScope(old.path.scopePath, kind: "resident", id: facts.id.uuidString.lowercased())
+                    }
+                    if let digestHex = digests[index] {
+                        if let later = newcomerAt[digestHex], later > index, let newcomer = results[later]?.resident, newcomer.id != facts.id {
+                            // Inserted above, but later in the batch than this record, which claims the number first.
+                            results[later] = .failure(.duplicateNationalID(field: "nationalId", existingResident: facts.id))
+                            withdrawn.append(newcomer.id)
+                            newcomerAt[digestHex] = nil
+                            claimed[digestHex] = facts.id
+                        }
+                        let owner = claimed[digestHex] ?? owners[digestHex]
+                        if let owner, owner != facts.id { throw .duplicateNationalID(field: "nationalId", existingResident: owner) }
+                        claimed[digestHex] = facts.id
+                    }
+                    guard let nationalID = facts.nationalID, let digestHex = digests[index] else {
+                        guard let old else { throw .invalid([FieldIssue("nationalId", "is required to register a resident")]) }
+                        let record = merge(facts, household: household, old: old, mayWriteSensitive: mayWriteSensitive)
+                        results[index] = classify(record, old: old, updates: &updates, moves: &moves, sensitiveChanged: &sensitiveChanged)
+                        continue
+                    }
+                    var record = ResidentRecord(new: facts, nationalID: nationalID, digest: digestHex, household: household)
+                    if let old {
+                        if !mayWriteSensitive { record.sensitiveGroups = old.sensitiveGroups }
+                        results[index] = classify(record, old: old, updates: &updates, moves: &moves, sensitiveChanged: &sensitiveChanged)
+                    } else {
+                        inserts.append(record)
+                        results[index] = .success(.created(record))
+                    }
+                } catch {
+                    results[index] = .failure(error)
+                }
+            }
+        }
+        let outcomes = results.map { $0! }
+        let created = Set(newcomerAt.values), stored = existing
+        async let restEvents = rest.isEmpty ? [] : OtherCore.run {
+            try rest.compactMap { index in try Self.event(of: outcomes[index], existing: stored, now: now).map { (index, $0) } }
+        }
+        if !withdrawn.isEmpty {
+            try await connection.query("DELETE FROM resident WHERE id = ANY(\(withdrawn)::uuid[])", logger: logger)
+        }
+        // A stored row can appear between the look and this insert only through a concurrent writer:
+        // the whole write fails and is tried again, and then finds it.
+        guard try await insertIfFree(inserts, now: now, on: connection).count == inserts.count else { throw ResidentRace() }
         try await update(updates, now: now, on: connection)
         try await recordMoves(moves, recordedBy: actor.recordedBy, reason: reason, now: now, on: connection)
+        sensitiveChanged += outcomes.indices.compactMap { index in
+            guard case .success(.created(let record)) = outcomes[index], !record.sensitiveGroups.isEmpty else { return nil }
+            return record.id
+        }
         if !sensitiveChanged.isEmpty {
             try await AuditLog(logger: logger).append(
                 sensitiveChanged.map { AuditEntry(actor: actor, action: .sensitiveGroupsWritten, residentId: $0, reason: reason) }, on: connection)
         }
-        try await Outbox.append(try await events, on: connection, logger: logger)
-        return results
+        var events = zip(newcomers, try await newcomerEvents).compactMap { created.contains($0.index) ? ($0.index, $1) : nil }
+        events += try await restEvents
+        events.sort { $0.0 < $1.0 }
+        try await Outbox.append(events.map(\.1), on: connection, logger: logger)
+        return outcomes
     }
 
-    /// The registry events of a write's outcomes.
-    private static func events(
-        of results: [Result<WriteOutcome<ResidentRecord>, RegistryError>], existing: [UUID: ResidentRecord], now: Date
-    ) throws -> [OutboxEntry] {
-        var events: [OutboxEntry] = []
-        for case .success(let outcome) in results {
-            let resident = outcome.snapshot
-            let key = resident.id.uuidString.lowercased()
-            switch outcome {
-            case .created: events.append(try RegistryOutbox.entry(ResidentRegistered(resident: resident.snapshot), key: key, time: now))
-            case .updated:
-                // A change to sensitive groups alone is not published: other services never see them.
-                if let old = existing[resident.id], old.snapshot == resident.snapshot { continue }
-                events.append(try RegistryOutbox.entry(ResidentUpdated(resident: resident.snapshot), key: key, time: now))
-            case .moved:
-                let from = existing[resident.id]
-                events.append(
-                    try RegistryOutbox.entry(
-                        ResidentMoved(resident: resident.snapshot, fromHouseholdId: from?.householdId, from: from?.path.location), key: key, time: now))
-            case .unchanged: break
-            }
+    /// The household a record goes to, once the checks that need no stored resident pass.
+    private func placed(
+        _ facts: ResidentFacts, in households: [UUID: HouseholdRecord], actor: RegistryActor, mayWriteSensitive: Bool
+    ) throws(RegistryError) -> HouseholdRecord {
+        if !facts.sensitiveGroups.isEmpty && !mayWriteSensitive {
+            throw .forbidden("The role \(actor.role.rawValue) may not record sensitive-group membership (\(facts.sensitiveGroups.joined(separator: ", "))).")
         }
-        return events
+        guard let household = households[facts.householdId] else {
+            throw .unknownReference(field: "householdId", kind: "household", id: facts.householdId.uuidString.lowercased())
+        }
+        if !actor.scope.covers(household.path.scopePath) {
+            try actor.requireScope(household.path.scopePath, kind: "household", id: facts.householdId.uuidString.lowercased())
+        }
+        return household
+    }
+
+    /// The registry event of one write's outcome, if it has one.
+    private static func event(
+        of result: Result<WriteOutcome<ResidentRecord>, RegistryError>, existing: [UUID: ResidentRecord], now: Date
+    ) throws -> OutboxEntry? {
+        guard case .success(let outcome) = result else { return nil }
+        let resident = outcome.snapshot
+        switch outcome {
+        case .created: return try RegistryOutbox.entry(ResidentRegistered(resident: resident.snapshot), key: resident.eventKey, time: now)
+        case .updated:
+            // A change to sensitive groups alone is not published: other services never see them.
+            if let old = existing[resident.id], old.snapshot == resident.snapshot { return nil }
+            return try RegistryOutbox.entry(ResidentUpdated(resident: resident.snapshot), key: resident.eventKey, time: now)
+        case .moved:
+            let from = existing[resident.id]
+            return try RegistryOutbox.entry(
+                ResidentMoved(resident: resident.snapshot, fromHouseholdId: from?.householdId, from: from?.path.location), key: resident.eventKey,
+                time: now)
+        case .unchanged: return nil
+        }
     }
 
     /// A partial update: the stored number and, unless the caller may see them, sensitive groups stay.
@@ -205,19 +286,19 @@ struct ResidentStore: Sendable {
     }
 
     private func classify(
-        _ record: ResidentRecord, old: ResidentRecord, results: inout [Result<WriteOutcome<ResidentRecord>, RegistryError>],
-        updates: inout [ResidentRecord], moves: inout [(ResidentRecord, from: ResidentRecord)], sensitiveChanged: inout [UUID]
-    ) throws(RegistryError) {
+        _ record: ResidentRecord, old: ResidentRecord, updates: inout [ResidentRecord], moves: inout [(ResidentRecord, from: ResidentRecord)],
+        sensitiveChanged: inout [UUID]
+    ) -> Result<WriteOutcome<ResidentRecord>, RegistryError> {
         if record.sensitiveGroups != old.sensitiveGroups { sensitiveChanged.append(record.id) }
         if record.householdId != old.householdId {
             updates.append(record)
             moves.append((record, old))
-            results.append(.success(.moved(record)))
+            return .success(.moved(record))
         } else if !record.sameFacts(as: old) {
             updates.append(record)
-            results.append(.success(.updated(record)))
+            return .success(.updated(record))
         } else {
-            results.append(.success(.unchanged(old)))
+            return .success(.unchanged(old))
         }
     }
 
@@ -259,11 +340,14 @@ struct ResidentStore: Sendable {
         }
     }
 
-    private func insert(_ records: [ResidentRecord], now: Date, on connection: PostgresConnection) async throws {
-        guard !records.isEmpty else { return }
+    /// Inserts the rows whose id and national ID are free (the others are left out, not an error);
+    /// returns the ids inserted, as one array: a row each would cost more than the insert itself.
+    private func insertIfFree(_ records: [ResidentRecord], now: Date, on connection: PostgresConnection) async throws -> Set<UUID> {
+        guard !records.isEmpty else { return [] }
         let c = Columns(records)
-        try await connection.query(
+        let rows = try await connection.query(
             """
+            WITH inserted AS (
             INSERT INTO resident (id, household_id, name, national_id_digest, national_id_masked, birth_date, phone, residency, floating,
                                   groups, sensitive_groups, building_code, grid_code, grid_version, community_code, street_code,
                                   district_code, created_at, updated_at)
@@ -277,7 +361,13 @@ struct ResidentStore: Sendable {
                         \(c.path.community)::text[], \(c.path.street)::text[], \(c.path.district)::text[])
                  AS r(id, household, name, digest, masked, birth, phone, residency, floating, groups, sensitive, building, grid,
                       grid_version, community, street, district)
+            ON CONFLICT DO NOTHING
+            RETURNING id)
+            SELECT coalesce(array_agg(id), '{}') FROM inserted
             """, logger: logger)
+        var inserted: Set<UUID> = []
+        for try await ids in rows.decode([UUID].self) { inserted.formUnion(ids) }
+        return inserted
     }
 
     private func update(_ records: [ResidentRecord], now: Date, on connection: PostgresConnection) async throws {
