@@ -11,7 +11,8 @@ import Foundation
 public enum SortedJSONEncoder {
     public static func encode<Value: Encodable>(_ value: Value) throws -> [UInt8] {
         let root = JSONNode()
-        try JSONNodeEncoder(node: root, codingPath: []).encodeValue(value)
+        root.shape = .single
+        try root.appendValue(value, key: "", path: nil, codingKey: nil)
         var output: [UInt8] = []
         output.reserveCapacity(root.text.count + 16 * root.members.count + 64)
         root.write(into: &output)
@@ -31,8 +32,16 @@ final class JSONNode {
     }
 
     var shape = Shape.unset
-    var text: [UInt8] = []
-    var members: [Member] = []
+    var text: [UInt8]
+    var members: [Member]
+
+    init() {
+        // Room for a typical event object, so neither grows while it is written.
+        text = []
+        text.reserveCapacity(256)
+        members = []
+        members.reserveCapacity(12)
+    }
 
     func write(into output: inout [UInt8]) {
         switch shape {
@@ -74,9 +83,9 @@ final class JSONNode {
         }
     }
 
-    func appendLeaf(key: String, _ write: (inout [UInt8]) -> Void) {
+    func appendLeaf(key: String, _ write: (inout [UInt8]) throws -> Void) rethrows {
         let start = text.count
-        write(&text)
+        try write(&text)
         members.append(Member(key: key, range: start..<text.count, child: nil))
     }
 
@@ -85,10 +94,76 @@ final class JSONNode {
         members.append(Member(key: key, range: 0..<0, child: child))
         return child
     }
+
+    /// `value` as member `key`: written as text at once when it is a leaf (the types Foundation
+    /// writes its own way among them), else as a child node that its `encode(to:)` fills.
+    func appendValue<Value: Encodable>(_ value: Value, key: String, path: JSONPath?, codingKey: (any CodingKey)?) throws {
+        let start = text.count
+        if try JSONText.appendLeaf(value, to: &text, path: { JSONPath.keys(path, codingKey) }) {
+            members.append(Member(key: key, range: start..<text.count, child: nil))
+        } else {
+            let child = appendChild(key: key)
+            try value.encode(to: JSONNodeEncoder(node: child, path: codingKey.map { JSONPath(parent: path, key: $0) } ?? path))
+        }
+    }
+}
+
+/// Where a node sits, for the coding paths of errors; built only for nodes, never for leaves.
+final class JSONPath {
+    let parent: JSONPath?
+    let key: any CodingKey
+
+    init(parent: JSONPath?, key: any CodingKey) {
+        self.parent = parent
+        self.key = key
+    }
+
+    static func keys(_ path: JSONPath?, _ last: (any CodingKey)? = nil) -> [any CodingKey] {
+        var keys: [any CodingKey] = last.map { [$0] } ?? []
+        var link = path
+        while let current = link {
+            keys.append(current.key)
+            link = current.parent
+        }
+        return keys.reversed()
+    }
 }
 
 /// JSON text of leaves, as Foundation writes them.
 enum JSONText {
+    static let hexDigits = Array("0123456789abcdef".utf8)
+    static let upperHexDigits = Array("0123456789ABCDEF".utf8)
+
+    /// Writes `value` when it is a leaf: a string, number, boolean, UUID, or one of the types
+    /// Foundation's encoder writes its own way (dates, data, URLs, decimals). Returns false, having
+    /// written nothing, for anything else.
+    static func appendLeaf<Value: Encodable>(_ value: Value, to output: inout [UInt8], path: () -> [any CodingKey]) throws -> Bool {
+        if Value.self == String.self {
+            appendString(value as! String, to: &output)
+        } else if Value.self == UUID.self {
+            appendUUID(value as! UUID, to: &output)
+        } else if Value.self == Int.self {
+            appendInteger(value as! Int, to: &output)
+        } else if Value.self == Bool.self {
+            output.append(contentsOf: ((value as! Bool) ? "true" : "false").utf8)
+        } else if Value.self == Double.self {
+            try appendNumber(value as! Double, to: &output, path: path)
+        } else if Value.self == Date.self {
+            output.append(UInt8(ascii: "\""))
+            UTCTimestamp.append(value as! Date, milliseconds: false, to: &output)
+            output.append(UInt8(ascii: "\""))
+        } else if Value.self == URL.self {
+            appendString((value as! URL).absoluteString, to: &output)
+        } else if Value.self == Data.self {
+            appendString((value as! Data).base64EncodedString(), to: &output)
+        } else if Value.self == Decimal.self {
+            output.append(contentsOf: (value as! Decimal).description.utf8)
+        } else {
+            return false
+        }
+        return true
+    }
+
     static func appendString(_ string: String, to output: inout [UInt8]) {
         output.append(UInt8(ascii: "\""))
         var string = string
@@ -109,10 +184,9 @@ enum JSONText {
                 case 0x0D: output.append(UInt8(ascii: "r"))
                 case 0x09: output.append(UInt8(ascii: "t"))
                 default:
-                    let digits = Array("0123456789abcdef".utf8)
                     output.append(contentsOf: "u00".utf8)
-                    output.append(digits[Int(byte >> 4)])
-                    output.append(digits[Int(byte & 0xF)])
+                    output.append(hexDigits[Int(byte >> 4)])
+                    output.append(hexDigits[Int(byte & 0xF)])
                 }
             }
             output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<bytes.count]))
@@ -120,21 +194,28 @@ enum JSONText {
         output.append(UInt8(ascii: "\""))
     }
 
-    static func number<Number: BinaryFloatingPoint & LosslessStringConvertible>(_ value: Number, codingPath: [any CodingKey]) throws -> [UInt8] {
+    /// `"E621E1F8-C36C-495A-93FC-0C247A3E6E5F"`, as `uuidString` (which formats through `sprintf`).
+    static func appendUUID(_ uuid: UUID, to output: inout [UInt8]) {
+        output.append(UInt8(ascii: "\""))
+        withUnsafeBytes(of: uuid.uuid) { bytes in
+            for (index, byte) in bytes.enumerated() {
+                if index == 4 || index == 6 || index == 8 || index == 10 { output.append(UInt8(ascii: "-")) }
+                output.append(upperHexDigits[Int(byte >> 4)])
+                output.append(upperHexDigits[Int(byte & 0xF)])
+            }
+        }
+        output.append(UInt8(ascii: "\""))
+    }
+
+    static func appendNumber<Number: BinaryFloatingPoint & LosslessStringConvertible>(
+        _ value: Number, to output: inout [UInt8], path: () -> [any CodingKey]
+    ) throws {
         guard value.isFinite else {
-            throw EncodingError.invalidValue(
-                value, EncodingError.Context(codingPath: codingPath, debugDescription: "Unable to encode \(value) directly in JSON."))
+            throw EncodingError.invalidValue(value, EncodingError.Context(codingPath: path(), debugDescription: "Unable to encode \(value) directly in JSON."))
         }
         var text = value.description
         if text.hasSuffix(".0") { text.removeLast(2) }
-        return Array(text.utf8)
-    }
-
-    /// `"2026-11-24T03:35:51Z"`: whole seconds in UTC, as `JSONEncoder.DateEncodingStrategy.iso8601`.
-    static func appendDate(_ date: Date, to output: inout [UInt8]) {
-        output.append(UInt8(ascii: "\""))
-        UTCTimestamp.append(date, milliseconds: false, to: &output)
-        output.append(UInt8(ascii: "\""))
+        output.append(contentsOf: text.utf8)
     }
 
     static func appendInteger(_ value: some FixedWidthInteger, to output: inout [UInt8]) {
@@ -145,87 +226,36 @@ enum JSONText {
 /// The `Encoder` handed to `encode(to:)`: it fills one node.
 struct JSONNodeEncoder: Encoder {
     let node: JSONNode
-    let codingPath: [any CodingKey]
+    let path: JSONPath?
+    var codingPath: [any CodingKey] { JSONPath.keys(path) }
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
         if node.shape == .unset { node.shape = .object }
-        return KeyedEncodingContainer(JSONKeyedContainer<Key>(node: node, codingPath: codingPath))
+        return KeyedEncodingContainer(JSONKeyedContainer<Key>(node: node, path: path))
     }
 
     func unkeyedContainer() -> any UnkeyedEncodingContainer {
         if node.shape == .unset { node.shape = .array }
-        return JSONUnkeyedContainer(node: node, codingPath: codingPath)
+        return JSONUnkeyedContainer(node: node, path: path)
     }
 
     func singleValueContainer() -> any SingleValueEncodingContainer {
         if node.shape == .unset { node.shape = .single }
-        return JSONSingleContainer(node: node, codingPath: codingPath)
-    }
-
-    /// The value as this node's content: the types Foundation writes its own way first, then
-    /// whatever the value's `encode(to:)` does.
-    func encodeValue<Value: Encodable>(_ value: Value) throws {
-        if let leaf = try Self.leaf(value, codingPath: codingPath) {
-            node.shape = .single
-            node.appendLeaf(key: "") { $0.append(contentsOf: leaf) }
-        } else {
-            try value.encode(to: self)
-        }
-    }
-
-    /// Dates, data, URLs and decimals are written the way Foundation's encoder writes them, not as
-    /// their own `encode(to:)` would.
-    static func leaf<Value: Encodable>(_ value: Value, codingPath: [any CodingKey]) throws -> [UInt8]? {
-        if Value.self == Date.self {
-            var output: [UInt8] = []
-            JSONText.appendDate(value as! Date, to: &output)
-            return output
-        }
-        if Value.self == URL.self {
-            var output: [UInt8] = []
-            JSONText.appendString((value as! URL).absoluteString, to: &output)
-            return output
-        }
-        if Value.self == Data.self {
-            var output: [UInt8] = []
-            JSONText.appendString((value as! Data).base64EncodedString(), to: &output)
-            return output
-        }
-        if Value.self == Decimal.self {
-            return Array((value as! Decimal).description.utf8)
-        }
-        return nil
-    }
-
-    /// Encodes `value` as member `key` of `node`: a leaf when Foundation writes it as one, else a child.
-    static func encode<Value: Encodable>(_ value: Value, as key: String, in node: JSONNode, codingPath: [any CodingKey]) throws {
-        if let leaf = try leaf(value, codingPath: codingPath) {
-            node.appendLeaf(key: key) { $0.append(contentsOf: leaf) }
-        } else {
-            let child = node.appendChild(key: key)
-            try value.encode(to: JSONNodeEncoder(node: child, codingPath: codingPath))
-        }
+        return JSONSingleContainer(node: node, path: path)
     }
 }
 
 struct JSONKeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
     let node: JSONNode
-    let codingPath: [any CodingKey]
+    let path: JSONPath?
+    var codingPath: [any CodingKey] { JSONPath.keys(path) }
 
     mutating func encodeNil(forKey key: Key) throws { node.appendLeaf(key: key.stringValue) { $0.append(contentsOf: "null".utf8) } }
-    mutating func encode(_ value: Bool, forKey key: Key) throws {
-        node.appendLeaf(key: key.stringValue) { $0.append(contentsOf: (value ? "true" : "false").utf8) }
-    }
+    mutating func encode(_ value: Bool, forKey key: Key) throws { try encode(value, key) }
     mutating func encode(_ value: String, forKey key: Key) throws { node.appendLeaf(key: key.stringValue) { JSONText.appendString(value, to: &$0) } }
-    mutating func encode(_ value: Double, forKey key: Key) throws {
-        let text = try JSONText.number(value, codingPath: codingPath + [key])
-        node.appendLeaf(key: key.stringValue) { $0.append(contentsOf: text) }
-    }
-    mutating func encode(_ value: Float, forKey key: Key) throws {
-        let text = try JSONText.number(value, codingPath: codingPath + [key])
-        node.appendLeaf(key: key.stringValue) { $0.append(contentsOf: text) }
-    }
+    mutating func encode(_ value: Double, forKey key: Key) throws { try number(value, key) }
+    mutating func encode(_ value: Float, forKey key: Key) throws { try number(value, key) }
     mutating func encode(_ value: Int, forKey key: Key) throws { integer(value, key) }
     mutating func encode(_ value: Int8, forKey key: Key) throws { integer(value, key) }
     mutating func encode(_ value: Int16, forKey key: Key) throws { integer(value, key) }
@@ -241,56 +271,58 @@ struct JSONKeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
         node.appendLeaf(key: key.stringValue) { JSONText.appendInteger(value, to: &$0) }
     }
 
-    mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
-        try JSONNodeEncoder.encode(value, as: key.stringValue, in: node, codingPath: codingPath + [key])
+    private func number<Number: BinaryFloatingPoint & LosslessStringConvertible>(_ value: Number, _ key: Key) throws {
+        try node.appendLeaf(key: key.stringValue) { try JSONText.appendNumber(value, to: &$0, path: { JSONPath.keys(path, key) }) }
+    }
+
+    mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws { try encode(value, key) }
+
+    private func encode<T: Encodable>(_ value: T, _ key: Key) throws {
+        try node.appendValue(value, key: key.stringValue, path: path, codingKey: key)
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key) -> KeyedEncodingContainer<NestedKey> {
         let child = node.appendChild(key: key.stringValue)
         child.shape = .object
-        return KeyedEncodingContainer(JSONKeyedContainer<NestedKey>(node: child, codingPath: codingPath + [key]))
+        return KeyedEncodingContainer(JSONKeyedContainer<NestedKey>(node: child, path: JSONPath(parent: path, key: key)))
     }
 
     mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
         let child = node.appendChild(key: key.stringValue)
         child.shape = .array
-        return JSONUnkeyedContainer(node: child, codingPath: codingPath + [key])
+        return JSONUnkeyedContainer(node: child, path: JSONPath(parent: path, key: key))
     }
 
     mutating func superEncoder() -> any Encoder {
-        JSONNodeEncoder(node: node.appendChild(key: "super"), codingPath: codingPath)
+        JSONNodeEncoder(node: node.appendChild(key: "super"), path: path)
     }
 
     mutating func superEncoder(forKey key: Key) -> any Encoder {
-        JSONNodeEncoder(node: node.appendChild(key: key.stringValue), codingPath: codingPath + [key])
+        JSONNodeEncoder(node: node.appendChild(key: key.stringValue), path: JSONPath(parent: path, key: key))
     }
+}
+
+/// An array element's position, as Foundation names it in coding paths.
+private struct JSONIndex: CodingKey {
+    var intValue: Int?
+    var stringValue: String { "Index \(intValue ?? 0)" }
+    init(intValue: Int) { self.intValue = intValue }
+    init?(stringValue: String) { nil }
 }
 
 struct JSONUnkeyedContainer: UnkeyedEncodingContainer {
     let node: JSONNode
-    let codingPath: [any CodingKey]
+    let path: JSONPath?
+    var codingPath: [any CodingKey] { JSONPath.keys(path) }
     var count: Int { node.members.count }
 
-    private struct Index: CodingKey {
-        var intValue: Int?
-        var stringValue: String { "Index \(intValue ?? 0)" }
-        init(intValue: Int) { self.intValue = intValue }
-        init?(stringValue: String) { nil }
-    }
-
-    private var path: [any CodingKey] { codingPath + [Index(intValue: count)] }
+    private var index: JSONIndex { JSONIndex(intValue: count) }
 
     mutating func encodeNil() throws { node.appendLeaf(key: "") { $0.append(contentsOf: "null".utf8) } }
-    mutating func encode(_ value: Bool) throws { node.appendLeaf(key: "") { $0.append(contentsOf: (value ? "true" : "false").utf8) } }
+    mutating func encode(_ value: Bool) throws { try encodeValue(value) }
     mutating func encode(_ value: String) throws { node.appendLeaf(key: "") { JSONText.appendString(value, to: &$0) } }
-    mutating func encode(_ value: Double) throws {
-        let text = try JSONText.number(value, codingPath: path)
-        node.appendLeaf(key: "") { $0.append(contentsOf: text) }
-    }
-    mutating func encode(_ value: Float) throws {
-        let text = try JSONText.number(value, codingPath: path)
-        node.appendLeaf(key: "") { $0.append(contentsOf: text) }
-    }
+    mutating func encode(_ value: Double) throws { try number(value) }
+    mutating func encode(_ value: Float) throws { try number(value) }
     mutating func encode(_ value: Int) throws { integer(value) }
     mutating func encode(_ value: Int8) throws { integer(value) }
     mutating func encode(_ value: Int16) throws { integer(value) }
@@ -306,45 +338,47 @@ struct JSONUnkeyedContainer: UnkeyedEncodingContainer {
         node.appendLeaf(key: "") { JSONText.appendInteger(value, to: &$0) }
     }
 
-    mutating func encode<T: Encodable>(_ value: T) throws {
-        try JSONNodeEncoder.encode(value, as: "", in: node, codingPath: path)
+    private func number<Number: BinaryFloatingPoint & LosslessStringConvertible>(_ value: Number) throws {
+        let index = index
+        try node.appendLeaf(key: "") { try JSONText.appendNumber(value, to: &$0, path: { JSONPath.keys(path, index) }) }
+    }
+
+    mutating func encode<T: Encodable>(_ value: T) throws { try encodeValue(value) }
+
+    private func encodeValue<T: Encodable>(_ value: T) throws {
+        try node.appendValue(value, key: "", path: path, codingKey: index)
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
-        let nestedPath = path
+        let nested = JSONPath(parent: path, key: index)
         let child = node.appendChild(key: "")
         child.shape = .object
-        return KeyedEncodingContainer(JSONKeyedContainer<NestedKey>(node: child, codingPath: nestedPath))
+        return KeyedEncodingContainer(JSONKeyedContainer<NestedKey>(node: child, path: nested))
     }
 
     mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer {
-        let nestedPath = path
+        let nested = JSONPath(parent: path, key: index)
         let child = node.appendChild(key: "")
         child.shape = .array
-        return JSONUnkeyedContainer(node: child, codingPath: nestedPath)
+        return JSONUnkeyedContainer(node: child, path: nested)
     }
 
     mutating func superEncoder() -> any Encoder {
-        let nestedPath = path
-        return JSONNodeEncoder(node: node.appendChild(key: ""), codingPath: nestedPath)
+        let nested = JSONPath(parent: path, key: index)
+        return JSONNodeEncoder(node: node.appendChild(key: ""), path: nested)
     }
 }
 
 struct JSONSingleContainer: SingleValueEncodingContainer {
     let node: JSONNode
-    let codingPath: [any CodingKey]
+    let path: JSONPath?
+    var codingPath: [any CodingKey] { JSONPath.keys(path) }
 
     mutating func encodeNil() throws { node.appendLeaf(key: "") { $0.append(contentsOf: "null".utf8) } }
     mutating func encode(_ value: Bool) throws { node.appendLeaf(key: "") { $0.append(contentsOf: (value ? "true" : "false").utf8) } }
     mutating func encode(_ value: String) throws { node.appendLeaf(key: "") { JSONText.appendString(value, to: &$0) } }
-    mutating func encode(_ value: Double) throws {
-        let text = try JSONText.number(value, codingPath: codingPath)
-        node.appendLeaf(key: "") { $0.append(contentsOf: text) }
-    }
-    mutating func encode(_ value: Float) throws {
-        let text = try JSONText.number(value, codingPath: codingPath)
-        node.appendLeaf(key: "") { $0.append(contentsOf: text) }
-    }
+    mutating func encode(_ value: Double) throws { try number(value) }
+    mutating func encode(_ value: Float) throws { try number(value) }
     mutating func encode(_ value: Int) throws { integer(value) }
     mutating func encode(_ value: Int8) throws { integer(value) }
     mutating func encode(_ value: Int16) throws { integer(value) }
@@ -360,13 +394,20 @@ struct JSONSingleContainer: SingleValueEncodingContainer {
         node.appendLeaf(key: "") { JSONText.appendInteger(value, to: &$0) }
     }
 
+    private func number<Number: BinaryFloatingPoint & LosslessStringConvertible>(_ value: Number) throws {
+        let path = path
+        try node.appendLeaf(key: "") { try JSONText.appendNumber(value, to: &$0, path: { JSONPath.keys(path) }) }
+    }
+
     mutating func encode<T: Encodable>(_ value: T) throws {
-        if let leaf = try JSONNodeEncoder.leaf(value, codingPath: codingPath) {
-            node.appendLeaf(key: "") { $0.append(contentsOf: leaf) }
+        let start = node.text.count
+        let path = path
+        if try JSONText.appendLeaf(value, to: &node.text, path: { JSONPath.keys(path) }) {
+            node.members.append(JSONNode.Member(key: "", range: start..<node.text.count, child: nil))
         } else {
             // A value that is another value underneath (a wrapper's single value): its content is this node's.
             node.shape = .unset
-            try value.encode(to: JSONNodeEncoder(node: node, codingPath: codingPath))
+            try value.encode(to: JSONNodeEncoder(node: node, path: path))
         }
     }
 }

@@ -47,5 +47,12 @@ public enum MessagingSchema {
                 DROP INDEX outbox_sent;
                 DROP INDEX outbox_unsent;
                 """),
+        Migration(
+            version: "0002_messaging_outbox_event_ids_unindexed",
+            sql: """
+                -- Event ids are random (version 4) and written once; nothing looks a row up by one. The
+                -- unique index cost every event a random insert into a B-tree and its vacuuming after.
+                ALTER TABLE outbox DROP CONSTRAINT outbox_event_id_key;
+                """),
     ]
 }

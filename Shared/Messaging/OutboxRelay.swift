@@ -168,27 +168,36 @@ public final class OutboxRelay: Service, Sendable {
             for try await lane in locked.decode(Int32.self) { lanes.append(lane) }
             guard !lanes.isEmpty else { return RoundOutcome(published: 0, failed: 0) }
 
-            var rows: [(position: Int64, message: OutgoingMessage)] = []
             // Holding every lane (the usual case with one relay) needs no lane filter, and without one
-            // the oldest rows come straight off the primary key instead of a sort.
-            let columns = "position, event_id, topic, message_key, event_type, source, subject, occurred_at, payload::text"
-            let pending =
-                lanes.count == Int(Outbox.laneCount)
-                ? try await connection.query(
-                    "SELECT \(unescaped: columns) FROM outbox WHERE sent_at IS NULL ORDER BY position LIMIT \(batchSize)",
-                    logger: logger)
-                : try await connection.query(
-                    """
-                    SELECT \(unescaped: columns) FROM outbox WHERE sent_at IS NULL AND lane = ANY(\(lanes)::int4[])
-                    ORDER BY position LIMIT \(batchSize)
-                    """, logger: logger)
-            for try await (position, id, topic, key, type, source, subject, time, payload)
-                in pending.decode((Int64, UUID, String, String, String, String, String?, Date, String).self)
+            // the oldest rows come straight off the primary key instead of a sort. The batch comes back
+            // as one row of column arrays (read row by row, the rows of a full batch cost the relay
+            // more than publishing them). One aggregation pass fills every array, so their elements
+            // line up; the order of the pass is the subquery's, and is checked below all the same.
+            let filter = lanes.count == Int(Outbox.laneCount) ? "" : "AND lane = ANY($1::int4[])"
+            let pending = try await connection.query(
+                PostgresQuery(
+                    unsafeSQL: """
+                        SELECT array_agg(position), array_agg(event_id), array_agg(topic), array_agg(message_key), array_agg(event_type),
+                               array_agg(source), array_agg(coalesce(subject, '')), array_agg(occurred_at), array_agg(payload::text)
+                        FROM (SELECT * FROM outbox WHERE sent_at IS NULL \(filter) ORDER BY position LIMIT \(batchSize)) AS batch
+                        """,
+                    binds: filter.isEmpty ? PostgresBindings() : PostgresBindings.of(lanes)),
+                logger: logger)
+            var rows: [(position: Int64, message: OutgoingMessage)] = []
+            for try await (positions, ids, topics, keys, types, sources, subjects, times, payloads)
+                in pending.decode(([Int64]?, [UUID]?, [String]?, [String]?, [String]?, [String]?, [String]?, [Date]?, [String]?).self)
             {
-                let event = CloudEvent(id: id, source: source, type: EventType(rawValue: type), subject: subject, time: time, data: Array(payload.utf8))
-                rows.append((position, OutgoingMessage(event: event, topic: topic, key: key)))
+                guard let positions, let ids, let topics, let keys, let types, let sources, let subjects, let times, let payloads else { break }
+                rows.reserveCapacity(positions.count)
+                for index in positions.indices {
+                    let event = CloudEvent(
+                        id: ids[index], source: sources[index], type: EventType(rawValue: types[index]),
+                        subject: subjects[index].isEmpty ? nil : subjects[index], time: times[index], data: Array(payloads[index].utf8))
+                    rows.append((positions[index], OutgoingMessage(event: event, topic: topics[index], key: keys[index])))
+                }
             }
             guard !rows.isEmpty else { return RoundOutcome(published: 0, failed: 0) }
+            if !zip(rows, rows.dropFirst()).allSatisfy({ $0.position < $1.position }) { rows.sort { $0.position < $1.position } }
 
             let results = await producer.send(batch: rows.map(\.message))
             await afterPublish?(rows.count)

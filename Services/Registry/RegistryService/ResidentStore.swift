@@ -126,7 +126,7 @@ struct ResidentStore: Sendable {
         let key = digest
         // The keyed digests (HMAC) are worked out on the other core while the households are read.
         async let digested = OtherCore.run { records.map { facts in facts.nationalID.map { hex(key.digest($0)) } } }
-        let households = try await HouseholdStore(logger: logger).find(ids: Array(Set(records.map(\.householdId))), on: connection)
+        let households = try await HouseholdStore(logger: logger).findMany(ids: Array(Set(records.map(\.householdId))), on: connection)
         let digests = await digested
         let mayWriteSensitive = sensitiveWriters.contains(actor.role)
 
