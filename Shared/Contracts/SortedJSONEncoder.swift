@@ -303,75 +303,22 @@ struct JSONKeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
 }
 
 /// An array element's position, as Foundation names it in coding paths.
-private struct JSONIndex: CodingKey {
+struct JSONIndex: CodingKey {
     var intValue: Int?
     var stringValue: String { "Index \(intValue ?? 0)" }
     init(intValue: Int) { self.intValue = intValue }
     init?(stringValue: String) { nil }
 }
 
-struct JSONUnkeyedContainer: UnkeyedEncodingContainer {
-    let node: JSONNode
-    let path: JSONPath?
-    var codingPath: [any CodingKey] { JSONPath.keys(path) }
-    var count: Int { node.members.count }
-
-    private var index: JSONIndex { JSONIndex(intValue: count) }
-
-    mutating func encodeNil() throws { node.appendLeaf(key: "") { $0.append(contentsOf: "null".utf8) } }
-    mutating func encode(_ value: Bool) throws { try encodeValue(value) }
-    mutating func encode(_ value: String) throws { node.appendLeaf(key: "") { JSONText.appendString(value, to: &$0) } }
-    mutating func encode(_ value: Double) throws { try number(value) }
-    mutating func encode(_ value: Float) throws { try number(value) }
-    mutating func encode(_ value: Int) throws { integer(value) }
-    mutating func encode(_ value: Int8) throws { integer(value) }
-    mutating func encode(_ value: Int16) throws { integer(value) }
-    mutating func encode(_ value: Int32) throws { integer(value) }
-    mutating func encode(_ value: Int64) throws { integer(value) }
-    mutating func encode(_ value: UInt) throws { integer(value) }
-    mutating func encode(_ value: UInt8) throws { integer(value) }
-    mutating func encode(_ value: UInt16) throws { integer(value) }
-    mutating func encode(_ value: UInt32) throws { integer(value) }
-    mutating func encode(_ value: UInt64) throws { integer(value) }
-
-    private func integer(_ value: some FixedWidthInteger) {
-        node.appendLeaf(key: "") { JSONText.appendInteger(value, to: &$0) }
-    }
-
-    private func number<Number: BinaryFloatingPoint & LosslessStringConvertible>(_ value: Number) throws {
-        let index = index
-        try node.appendLeaf(key: "") { try JSONText.appendNumber(value, to: &$0, path: { JSONPath.keys(path, index) }) }
-    }
-
-    mutating func encode<T: Encodable>(_ value: T) throws { try encodeValue(value) }
-
-    private func encodeValue<T: Encodable>(_ value: T) throws {
-        try node.appendValue(value, key: "", path: path, codingKey: index)
-    }
-
-    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
-        let nested = JSONPath(parent: path, key: index)
-        let child = node.appendChild(key: "")
-        child.shape = .object
-        return KeyedEncodingContainer(JSONKeyedContainer<NestedKey>(node: child, path: nested))
-    }
-
-    mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer {
-        let nested = JSONPath(parent: path, key: index)
-        let child = node.appendChild(key: "")
-        child.shape = .array
-        return JSONUnkeyedContainer(node: child, path: nested)
-    }
-
-    mutating func superEncoder() -> any Encoder {
-        let nested = JSONPath(parent: path, key: index)
-        return JSONNodeEncoder(node: node.appendChild(key: ""), path: nested)
-    }
+/// What an unkeyed and a single-value container write alike: each leaf becomes the node's next
+/// member, without a key. `elementKey` is the member's place in coding paths (none for a single value).
+protocol JSONElementWriter {
+    var node: JSONNode { get }
+    var path: JSONPath? { get }
+    var elementKey: (any CodingKey)? { get }
 }
 
-struct JSONSingleContainer: SingleValueEncodingContainer {
-    let node: JSONNode
-    let path: JSONPath?
+extension JSONElementWriter {
     var codingPath: [any CodingKey] { JSONPath.keys(path) }
 
     mutating func encodeNil() throws { node.appendLeaf(key: "") { $0.append(contentsOf: "null".utf8) } }
@@ -395,9 +342,47 @@ struct JSONSingleContainer: SingleValueEncodingContainer {
     }
 
     private func number<Number: BinaryFloatingPoint & LosslessStringConvertible>(_ value: Number) throws {
-        let path = path
-        try node.appendLeaf(key: "") { try JSONText.appendNumber(value, to: &$0, path: { JSONPath.keys(path) }) }
+        let path = path, key = elementKey
+        try node.appendLeaf(key: "") { try JSONText.appendNumber(value, to: &$0, path: { JSONPath.keys(path, key) }) }
     }
+}
+
+struct JSONUnkeyedContainer: UnkeyedEncodingContainer, JSONElementWriter {
+    let node: JSONNode
+    let path: JSONPath?
+    var count: Int { node.members.count }
+    var elementKey: (any CodingKey)? { index }
+
+    private var index: JSONIndex { JSONIndex(intValue: count) }
+
+    mutating func encode<T: Encodable>(_ value: T) throws {
+        try node.appendValue(value, key: "", path: path, codingKey: index)
+    }
+
+    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
+        let nested = JSONPath(parent: path, key: index)
+        let child = node.appendChild(key: "")
+        child.shape = .object
+        return KeyedEncodingContainer(JSONKeyedContainer<NestedKey>(node: child, path: nested))
+    }
+
+    mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer {
+        let nested = JSONPath(parent: path, key: index)
+        let child = node.appendChild(key: "")
+        child.shape = .array
+        return JSONUnkeyedContainer(node: child, path: nested)
+    }
+
+    mutating func superEncoder() -> any Encoder {
+        let nested = JSONPath(parent: path, key: index)
+        return JSONNodeEncoder(node: node.appendChild(key: ""), path: nested)
+    }
+}
+
+struct JSONSingleContainer: SingleValueEncodingContainer, JSONElementWriter {
+    let node: JSONNode
+    let path: JSONPath?
+    var elementKey: (any CodingKey)? { nil }
 
     mutating func encode<T: Encodable>(_ value: T) throws {
         let start = node.text.count
