@@ -3,7 +3,7 @@
 # afterwards), release builds, loopback only; then the summary table with the baselines of the same
 # run and the bars (bench/summary.py).
 #
-#   bench/run.sh            the full run (about 25 minutes on 2 cores)
+#   bench/run.sh            the full run (about 15 minutes on 2 cores)
 #   bench/run.sh --quick    smaller sizes (about 8 minutes), for trying the harness
 #
 # Results: bench/results/<stamp>-*.md/.json, and <stamp>-summary.md/.json with the machine's core

@@ -87,11 +87,6 @@ struct ResidentRecord: Sendable, Equatable {
     }
 }
 
-/// A resident inserted by someone else between the look and the write.
-struct ResidentRace: Error, CustomStringConvertible {
-    var description: String { "a resident was registered concurrently; the write is retried" }
-}
-
 extension Result where Success == WriteOutcome<ResidentRecord> {
     /// The resident written, if the write succeeded.
     var resident: ResidentRecord? { try? get().snapshot }
@@ -215,8 +210,10 @@ struct ResidentStore: Sendable {
             try await connection.query("DELETE FROM resident WHERE id = ANY(\(withdrawn)::uuid[])", logger: logger)
         }
         // A stored row can appear between the look and this insert only through a concurrent writer:
-        // the whole write fails and is tried again, and then finds it.
-        guard try await insertIfFree(inserts, now: now, on: connection).count == inserts.count else { throw ResidentRace() }
+        // the whole write is refused (a district batch is tried again, and then finds it).
+        guard try await insertIfFree(inserts, now: now, on: connection).count == inserts.count else {
+            throw RegistryError.conflict("A resident of this write was registered by someone else meanwhile; send it again.")
+        }
         try await update(updates, now: now, on: connection)
         try await recordMoves(moves, recordedBy: actor.recordedBy, reason: reason, now: now, on: connection)
         sensitiveChanged += outcomes.indices.compactMap { index in
