@@ -4,10 +4,10 @@ round is listed beside them.
 
     ingress_rounds.py <out prefix> <rounds>
 """
+import datetime
 import json
 import os
 import statistics
-import subprocess
 import sys
 
 
@@ -38,7 +38,7 @@ def main(out, rounds):
                 handle.write(json.dumps(dict(line, rounds=naive_rates)) + "\n")
 
     cores = os.cpu_count()
-    date = subprocess.run(["date", "-u", "+%Y-%m-%d"], capture_output=True, text=True).stdout.strip()
+    date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
     print(f"# Registry district import, {date}, {cores} cores")
     print()
     print(f"The import and the naive script took turns {rounds} times; the figures are each one's median round.")

@@ -397,8 +397,7 @@ public enum Inbox {
             offsets.append(event.message.offset)
             types.append(event.event.type.rawValue)
         }
-        // The new ids come back as one array: a row each cost more than the insert.
-        let rows = try await connection.query(
+        let fresh = try await connection.query(
             """
             WITH claimed AS (
             INSERT INTO inbox (event_id, topic, kafka_partition, kafka_offset, event_type, outcome)
@@ -408,9 +407,8 @@ public enum Inbox {
             ON CONFLICT (event_id) DO NOTHING
             RETURNING event_id)
             SELECT coalesce(array_agg(event_id), '{}') FROM claimed
-            """, logger: logger)
-        var fresh: Set<UUID> = []
-        for try await ids in rows.decode([UUID].self) { fresh.formUnion(ids) }
+            """, logger: logger
+        ).idSet()
         // A batch may carry the same event twice (a producer retry): apply it once, at its first place.
         var taken: Set<UUID> = []
         return events.filter { fresh.contains($0.event.id) && taken.insert($0.event.id).inserted }

@@ -42,6 +42,27 @@ struct RegistryHarness: RouterHarness {
             handler: DistrictIngress(digest: NationalIDDigest(secret: Self.settings.idDigestKey)), logger: logger)
     }
 
+    /// Runs the district ingress on `topic` as `group` until it has consumed `expected` records, then
+    /// stops it; returns its counts. A later call with the same group goes on from its commits.
+    func consumeDistrict(topic: String, group: String, producer: KafkaProducer, until expected: Int) async throws -> InboxStatistics {
+        let inbox = try districtInbox(topic: topic, group: group, producer: producer)
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await inbox.run() }
+            try await Stack.eventually(timeout: .seconds(40), "the topic consumed") { inbox.statistics.consumed >= expected }
+            tasks.cancelAll()
+        }
+        return inbox.statistics
+    }
+
+    /// A district system's record on `topic`, keyed by the district.
+    static func districtMessage(
+        _ district: String, _ type: EventType, _ record: some Encodable & Sendable, subject: UUID, topic: String, id: UUID = UUID()
+    ) throws -> OutgoingMessage {
+        OutgoingMessage(
+            event: try DistrictInbound.event(district: district, type: type, subject: subject.uuidString, record: record, id: id),
+            topic: topic, key: district)
+    }
+
     func token(_ role: Role, _ scope: Scope = .city, subject: String = "tester") async throws -> String {
         try await authority.issue(AccessClaims(subject: subject, role: role, scope: scope, expires: Date().addingTimeInterval(600), name: "Tester"))
     }

@@ -20,9 +20,7 @@ extension IntegrationSuite {
                 let producer = try KafkaProducer(config: try Stack.kafka(), logger: logger)
                 let household = UUID(), r1 = UUID(), r2 = UUID()
                 func message(_ district: String, _ type: EventType, _ record: some Encodable & Sendable, subject: UUID, id: UUID = UUID()) throws -> OutgoingMessage {
-                    OutgoingMessage(
-                        event: try DistrictInbound.event(district: district, type: type, subject: subject.uuidString, record: record, id: id),
-                        topic: topic, key: district)
+                    try RegistryHarness.districtMessage(district, type, record, subject: subject, topic: topic, id: id)
                 }
                 func resident(_ id: UUID, _ n: Int, household: UUID = household, name: String = "Liu Yang") -> DistrictResident {
                     DistrictResident(id: id, householdId: household, name: name, nationalId: testNationalID(n), residency: "registered", groups: ["unemployed"])
@@ -50,13 +48,7 @@ extension IntegrationSuite {
                 for message in messages { _ = try await producer.send(message) }
 
                 func consume(group: String, until expected: Int) async throws -> InboxStatistics {
-                    let inbox = try registry.districtInbox(topic: topic, group: group, producer: producer)
-                    try await withThrowingTaskGroup(of: Void.self) { tasks in
-                        tasks.addTask { try await inbox.run() }
-                        try await Stack.eventually(timeout: .seconds(40), "the topic consumed") { inbox.statistics.consumed >= expected }
-                        tasks.cancelAll()
-                    }
-                    return inbox.statistics
+                    try await registry.consumeDistrict(topic: topic, group: group, producer: producer, until: expected)
                 }
                 let stats = try await consume(group: Stack.uniqueName("ingress"), until: messages.count)
                 #expect(stats.duplicates == 1)
@@ -112,27 +104,17 @@ extension IntegrationSuite {
                 let household = UUID(), stored = UUID(), newcomer = UUID(), other = UUID()
                 func registered(_ id: UUID, _ n: Int) throws -> OutgoingMessage {
                     let record = DistrictResident(id: id, householdId: household, name: "Resident \(n)", nationalId: testNationalID(n), residency: "registered")
-                    return OutgoingMessage(
-                        event: try DistrictInbound.event(district: "D1", type: DistrictInbound.residentRegistered, subject: id.uuidString, record: record),
-                        topic: topic, key: "D1")
+                    return try RegistryHarness.districtMessage("D1", DistrictInbound.residentRegistered, record, subject: id, topic: topic)
                 }
                 // One group throughout: each consumer goes on from where the one before committed.
                 let group = Stack.uniqueName("ingress")
                 func consume(_ messages: [OutgoingMessage]) async throws -> InboxStatistics {
                     for message in messages { _ = try await producer.send(message) }
-                    let inbox = try registry.districtInbox(topic: topic, group: group, producer: producer)
-                    try await withThrowingTaskGroup(of: Void.self) { tasks in
-                        tasks.addTask { try await inbox.run() }
-                        try await Stack.eventually(timeout: .seconds(40), "the batch consumed") { inbox.statistics.consumed >= messages.count }
-                        tasks.cancelAll()
-                    }
-                    return inbox.statistics
+                    return try await registry.consumeDistrict(topic: topic, group: group, producer: producer, until: messages.count)
                 }
-                let home = OutgoingMessage(
-                    event: try DistrictInbound.event(
-                        district: "D1", type: DistrictInbound.householdRegistered, subject: household.uuidString,
-                        record: DistrictHousehold(id: household, buildingCode: "D1-B", address: "Unit 7")),
-                    topic: topic, key: "D1")
+                let home = try RegistryHarness.districtMessage(
+                    "D1", DistrictInbound.householdRegistered, DistrictHousehold(id: household, buildingCode: "D1-B", address: "Unit 7"),
+                    subject: household, topic: topic)
                 _ = try await consume([home, try registered(stored, 41)])
                 #expect(try await registry.count("SELECT count(*) FROM resident") == 1)
 

@@ -73,21 +73,17 @@ struct HouseholdRecord: Sendable {
 struct HouseholdStore: Sendable {
     let logger: Logger
 
+    /// The households with the given ids; `lock` takes their row locks in id order (so two writers of
+    /// overlapping batches cannot deadlock). They come back as one row of column arrays: a district
+    /// import looks up a thousand households a batch, and read row by row the rows cost more than the
+    /// lookup.
     func find(ids: [UUID], lock: Bool = false, on connection: PostgresConnection) async throws -> [UUID: HouseholdRecord] {
-        try await rows(
-            of: "household", columns: HouseholdRecord.columns, ids: ids, lock: lock, logger: logger, on: connection, id: \.id,
-            make: HouseholdRecord.init)
-    }
-
-    /// The households with the given ids, unlocked, read as one row of column arrays: a district
-    /// import looks up a thousand households a batch, and row by row the rows cost more than the lookup.
-    func findMany(ids: [UUID], on connection: PostgresConnection) async throws -> [UUID: HouseholdRecord] {
         guard !ids.isEmpty else { return [:] }
         let rows = try await connection.query(
             """
             SELECT array_agg(id), array_agg(address), array_agg(building_code), array_agg(grid_code), array_agg(grid_version),
                    array_agg(community_code), array_agg(street_code), array_agg(district_code)
-            FROM household WHERE id = ANY(\(ids)::uuid[])
+            FROM (SELECT * FROM household WHERE id = ANY(\(ids)::uuid[]) \(unescaped: lock ? "ORDER BY id FOR UPDATE" : "")) AS found
             """, logger: logger)
         var found: [UUID: HouseholdRecord] = [:]
         for try await (ids, addresses, buildings, grids, versions, communities, streets, districts)

@@ -87,11 +87,6 @@ struct ResidentRecord: Sendable, Equatable {
     }
 }
 
-extension Result where Success == WriteOutcome<ResidentRecord> {
-    /// The resident written, if the write succeeded.
-    var resident: ResidentRecord? { try? get().snapshot }
-}
-
 /// Who may record sensitive-group membership: those who may read it, and district systems (whose
 /// records carry it from the district's own case files).
 let sensitiveWriters = RegistryAccess.sensitiveReaders.union([.districtIntegrator])
@@ -121,7 +116,7 @@ struct ResidentStore: Sendable {
         let key = digest
         // The keyed digests (HMAC) are worked out on the other core while the households are read.
         async let digested = OtherCore.run { records.map { facts in facts.nationalID.map { hex(key.digest($0)) } } }
-        let households = try await HouseholdStore(logger: logger).findMany(ids: Array(Set(records.map(\.householdId))), on: connection)
+        let households = try await HouseholdStore(logger: logger).find(ids: Array(Set(records.map(\.householdId))), on: connection)
         let digests = await digested
         let mayWriteSensitive = sensitiveWriters.contains(actor.role)
 
@@ -171,10 +166,10 @@ struct ResidentStore: Sendable {
                         try actor.requireScope(old.path.scopePath, kind: "resident", id: facts.id.uuidString.lowercased())
                     }
                     if let digestHex = digests[index] {
-                        if let later = newcomerAt[digestHex], later > index, let newcomer = results[later]?.resident, newcomer.id != facts.id {
+                        if let later = newcomerAt[digestHex], later > index {
                             // Inserted above, but later in the batch than this record, which claims the number first.
                             results[later] = .failure(.duplicateNationalID(field: "nationalId", existingResident: facts.id))
-                            withdrawn.append(newcomer.id)
+                            withdrawn.append(records[later].id)
                             newcomerAt[digestHex] = nil
                             claimed[digestHex] = facts.id
                         }
@@ -338,11 +333,11 @@ struct ResidentStore: Sendable {
     }
 
     /// Inserts the rows whose id and national ID are free (the others are left out, not an error);
-    /// returns the ids inserted, as one array: a row each would cost more than the insert itself.
+    /// returns the ids inserted.
     private func insertIfFree(_ records: [ResidentRecord], now: Date, on connection: PostgresConnection) async throws -> Set<UUID> {
         guard !records.isEmpty else { return [] }
         let c = Columns(records)
-        let rows = try await connection.query(
+        return try await connection.query(
             """
             WITH inserted AS (
             INSERT INTO resident (id, household_id, name, national_id_digest, national_id_masked, birth_date, phone, residency, floating,
@@ -361,10 +356,8 @@ struct ResidentStore: Sendable {
             ON CONFLICT DO NOTHING
             RETURNING id)
             SELECT coalesce(array_agg(id), '{}') FROM inserted
-            """, logger: logger)
-        var inserted: Set<UUID> = []
-        for try await ids in rows.decode([UUID].self) { inserted.formUnion(ids) }
-        return inserted
+            """, logger: logger
+        ).idSet()
     }
 
     private func update(_ records: [ResidentRecord], now: Date, on connection: PostgresConnection) async throws {
