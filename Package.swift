@@ -93,6 +93,7 @@ let package = Package(
             name: "Messaging",
             dependencies: [
                 "Kafka", "Contracts", "Storage",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

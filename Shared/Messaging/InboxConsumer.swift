@@ -18,102 +18,16 @@ public struct InboxStatistics: Sendable, Equatable {
     public var batches = 0
 }
 
-/// A decoded event together with where it came from.
-public struct InboundEvent: Sendable {
-    public var event: CloudEvent
-    public var message: ConsumedMessage
-    /// What the handler's `prepare` made of the event ahead of `apply`, if anything.
-    public var prepared: (any Sendable)?
-
-    public init(event: CloudEvent, message: ConsumedMessage) {
-        self.event = event
-        self.message = message
-    }
-
-    /// The body as a record of `type` (for contracts where several event types share one record shape);
-    /// a body that does not fit becomes a rejection (dead-lettered as `invalid`).
-    public func decodeRecord<Record: Decodable>(_ type: Record.Type) throws(EventRejection) -> Record {
-        do {
-            return try EventCoding.decoder.decode(type, from: Data(event.data))
-        } catch {
-            throw EventRejection(
-                eventID: event.id, reason: DeadLetterReason(kind: "invalid", detail: "data of \(event.type) is invalid: \(EventCoding.explain(error))"))
-        }
-    }
-
-    /// The typed payload; a body that does not fit becomes a rejection (dead-lettered as `invalid`).
-    public func decode<Payload: EventPayload>(_ type: Payload.Type) throws(EventRejection) -> Payload {
-        do {
-            return try event.decode(type)
-        } catch {
-            throw EventRejection(eventID: event.id, reason: DeadLetterReason(kind: error.kind, detail: error.description))
-        }
-    }
-}
-
-/// Several events of one batch that cannot be applied; the consumer dead-letters them and applies the rest.
-public struct EventRejections: Error, Sendable, CustomStringConvertible {
-    public var rejections: [EventRejection]
-
-    public init(rejections: [EventRejection]) {
-        self.rejections = rejections
-    }
-
-    public var description: String { rejections.map(\.description).joined(separator: "; ") }
-}
-
-/// What a consumer does with an event type.
-public enum EventDisposition: Sendable {
-    /// Apply it.
-    case apply
-    /// A known type this service does not need: skip it, commit past it.
-    case ignore
-    /// Not a type of this topic's contract: dead-letter it.
-    case unknown
-
-    /// For a projection of `registry.events`: apply the types it needs, skip the registry's other
-    /// types, and dead-letter a type the registry does not publish (a contract break).
-    public static func ofRegistryEvent(_ type: EventType, applying needed: Set<EventType>) -> EventDisposition {
-        if needed.contains(type) { return .apply }
-        return RegistryEventTypes.all.contains(type) ? .ignore : .unknown
-    }
-}
-
-/// A handler's verdict that one event cannot be applied (schema-invalid, out of scope, ...).
-/// The consumer dead-letters that event and applies the rest.
-public struct EventRejection: Error, Sendable, CustomStringConvertible {
-    public var eventID: UUID
-    public var reason: DeadLetterReason
-
-    public init(eventID: UUID, reason: DeadLetterReason) {
-        self.eventID = eventID
-        self.reason = reason
-    }
-
-    public var description: String { "event \(eventID) rejected: \(reason)" }
-}
-
-/// The service's side of consumption: which types it takes and how to apply them.
-public protocol InboxHandler: Sendable {
-    func disposition(for type: EventType) -> EventDisposition
-    /// Applies events not seen before, in order, inside the transaction that records them in the inbox.
-    /// Throw `EventRejection` (or `EventRejections`, naming every bad event found) for events that must
-    /// be dead-lettered: the batch is rolled back and applied again without them. Any other error is
-    /// treated as transient and the whole batch is retried.
-    func apply(_ events: [InboundEvent], on connection: PostgresConnection, logger: Logger) async throws
-    /// Work that needs no database (decoding and checking records), kept in each event's `prepared`.
-    /// The consumer runs it for the next batch while the current one is being written, so the two
-    /// cores share the load; `apply` must still work on events that were not prepared.
-    func prepare(_ events: [InboundEvent]) -> [InboundEvent]
-}
-
-extension InboxHandler {
-    public func prepare(_ events: [InboundEvent]) -> [InboundEvent] { events }
-}
-
 /// Consumes a topic into a service: each batch is applied and its event ids recorded in the inbox in
 /// one PostgreSQL transaction, and only then are the offsets committed. A redelivered event finds its
 /// id in the inbox and is skipped, so every event takes effect exactly once.
+///
+/// Failures (see `ConsumerFailure`): a transient one (the database or broker away) retries the same
+/// batch with a growing pause, losing nothing. One that comes from the input is isolated: the batch is
+/// split and its halves applied on their own until the record that fails alone is found; that record
+/// is dead-lettered with its reason and the rest applied, in order, within the same batch. Records an
+/// operator parked are dead-lettered as `parked`. Every wait and failure is visible in
+/// `ConsumerHealth` (readiness, metrics).
 ///
 /// On graceful shutdown it finishes the batch in flight, commits, and leaves the group.
 public final class InboxConsumer: Service, Sendable {
@@ -124,6 +38,10 @@ public final class InboxConsumer: Service, Sendable {
         public var batchTimeout: Duration = .seconds(120)
         /// How long the batch in flight may still run once graceful shutdown began.
         public var shutdownGrace: Duration = .seconds(10)
+        /// The longest pause between two tries of a batch that fails as transient.
+        public var maximumBackoff: Duration = .seconds(5)
+        /// How often the parked records are read again (and at once before a failed batch is retried).
+        public var parkedRefresh: Duration = .seconds(2)
         /// Fault-injection point for drills: called after a batch is durable and before its offsets are committed.
         public var afterApply: (@Sendable (Int) async -> Void)?
 
@@ -136,22 +54,28 @@ public final class InboxConsumer: Service, Sendable {
     private let handler: any InboxHandler
     private let configuration: Configuration
     private let logger: Logger
+    private let health: ConsumerHealth
+    private let parkedRecords: ParkedRecordRepository
+    private let parked = Mutex<[ParkedRecord.Place: ParkedRecord]>([:])
     private let counts = Mutex(InboxStatistics())
     private let duplicatesSkipped: Counter
     private let eventsIgnored: Counter
     private let batchTimer: Metrics.Timer
 
     public var statistics: InboxStatistics { counts.withLock { $0 } }
+    private var group: String { consumer.groupID }
 
     public init(
         database: Database, consumer: KafkaConsumer, deadLetters: DeadLetterPublisher, handler: any InboxHandler,
-        configuration: Configuration = .init(), logger: Logger
+        configuration: Configuration = .init(), health: ConsumerHealth = ConsumerHealth(), logger: Logger
     ) {
         self.database = database
         self.consumer = consumer
         self.deadLetters = deadLetters
         self.handler = handler
         self.configuration = configuration
+        self.health = health
+        self.parkedRecords = ParkedRecordRepository(database: database)
         var logger = logger
         logger[metadataKey: "kafka.group"] = "\(consumer.groupID)"
         self.logger = logger
@@ -162,15 +86,40 @@ public final class InboxConsumer: Service, Sendable {
     }
 
     public func run() async throws {
-        var lagReported: Set<TopicPartition> = []
-        var lagDue = ContinuousClock.now
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            // Beside the consume loop, so that a batch that keeps failing still shows in the gauges.
+            tasks.addTask { await self.report() }
+            defer { tasks.cancelAll() }
+            try await consume()
+        }
+    }
+
+    /// Every second: lag and stall gauges; every `parkedRefresh`: the parked records.
+    private func report() async {
+        var parkedDue = ContinuousClock.now
+        while !Task.isCancelled {
+            health.brokerLag(await consumer.lag(), group: group)
+            health.recordGauges(group: group)
+            if ContinuousClock.now >= parkedDue {
+                await refreshParked()
+                parkedDue = ContinuousClock.now + configuration.parkedRefresh
+            }
+            try? await Task.sleep(for: .seconds(1))
+        }
+    }
+
+    private func refreshParked() async {
+        do {
+            let found = try await parkedRecords.pending(for: group)
+            parked.withLock { $0 = found }
+        } catch {
+            logger.debug("parked records not read", metadata: ["error": "\(String(reflecting: error))"])
+        }
+    }
+
+    private func consume() async throws {
         var ready: PreparedBatch?
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            // Also while idle: lag is what an alert watches, and an idle member may have just lost partitions.
-            if ContinuousClock.now >= lagDue {
-                lagReported = await recordLag(previously: lagReported)
-                lagDue = ContinuousClock.now + .seconds(1)
-            }
             let current: PreparedBatch
             if let ready {
                 current = ready
@@ -195,13 +144,20 @@ public final class InboxConsumer: Service, Sendable {
                 let prepared = await upcoming
                 // Stopped with a batch polled but not applied: its offsets stay uncommitted, the next
                 // member re-reads it.
-                guard finished else { return }
+                guard finished else {
+                    health.released(next, group: group)
+                    return
+                }
                 ready = prepared
             }
         }
-        if let ready, !Task.isCancelled {
-            // Shutting down with a batch already prepared: finish it rather than have it redelivered.
-            try await applyFinishing(ready)
+        if let ready {
+            if Task.isCancelled {
+                health.released(ready.messages, group: group)
+            } else {
+                // Shutting down with a batch already prepared: finish it rather than have it redelivered.
+                try await applyFinishing(ready)
+            }
         }
         await consumer.close()
     }
@@ -210,7 +166,9 @@ public final class InboxConsumer: Service, Sendable {
     /// the orchestrator restarts it and alerts.
     private func poll(timeout: Duration) async throws -> [ConsumedMessage]? {
         do {
-            return try await consumer.poll(maxMessages: configuration.batchSize, timeout: timeout)
+            let polled = try await consumer.poll(maxMessages: configuration.batchSize, timeout: timeout)
+            if !polled.isEmpty { health.hold(polled, group: group) }
+            return polled
         } catch .closed {
             return nil
         } catch {
@@ -232,16 +190,28 @@ public final class InboxConsumer: Service, Sendable {
                 try await BoundedWait.limit(to: configuration.batchTimeout, graceAfterShutdown: configuration.shutdownGrace) {
                     try await self.process(batch)
                 }
+                health.applied(batch.messages, group: group)
                 return true
             } catch {
                 failures += 1
+                let failure = ConsumerFailure.classify(error)
+                let place = batch.messages.first.map { "\($0.topic)/\($0.partition)/\($0.offset)" } ?? "-"
+                health.failed(batch.messages, group: group, failure: failure, error: ConsumerFailure.describe(error))
                 logger.error(
-                    "batch not applied; retrying", metadata: ["error": "\(String(reflecting: error))", "batch.size": "\(batch.messages.count)"])
+                    "batch not applied; retrying",
+                    metadata: [
+                        "error": "\(String(reflecting: error))", "failure": "\(failure.label)", "batch.size": "\(batch.messages.count)",
+                        "batch.first": "\(place)", "batch.tries": "\(failures)",
+                    ])
                 if Task.isShuttingDownGracefully || Task.isCancelled {
+                    health.released(batch.messages, group: group)
                     await consumer.close()
                     return false
                 }
-                await ShutdownGrace.pause(.milliseconds(min(5000, 100 << min(failures, 6))))
+                let pause = min(configuration.maximumBackoff, .milliseconds(100) * (1 << min(failures, 10)))
+                await ShutdownGrace.pause(pause)
+                // An operator may have parked a record of this batch meanwhile.
+                await refreshParked()
             }
         }
     }
@@ -261,7 +231,13 @@ public final class InboxConsumer: Service, Sendable {
             do {
                 let event = try CloudEventKafkaBinding.event(value: message.value) { message.headers.string($0) }
                 switch handler.disposition(for: event.type) {
-                case .apply: prepared.events.append(InboundEvent(event: event, message: message))
+                case .apply:
+                    // Refused before any statement runs: the database would refuse it on every try.
+                    if let problem = Self.unstorable(event) {
+                        prepared.dead.append((message, .unstorable(problem)))
+                    } else {
+                        prepared.events.append(InboundEvent(event: event, message: message))
+                    }
                 case .ignore: prepared.ignored += 1
                 case .unknown: prepared.dead.append((message, .unknownType(event.type.rawValue)))
                 }
@@ -273,6 +249,12 @@ public final class InboxConsumer: Service, Sendable {
         return prepared
     }
 
+    /// Text of the event that PostgreSQL could not store: in its body, source or subject.
+    static func unstorable(_ event: CloudEvent) -> StorableText.Problem? {
+        StorableText.problem(inJSON: event.data) ?? StorableText.problem(in: event.source)
+            ?? event.subject.flatMap { StorableText.problem(in: $0) }
+    }
+
     /// Applies one polled batch durably and commits its offsets.
     public func process(_ batch: [ConsumedMessage]) async throws {
         try await process(Self.prepare(batch, handler: handler))
@@ -280,16 +262,19 @@ public final class InboxConsumer: Service, Sendable {
 
     private func process(_ prepared: PreparedBatch) async throws {
         let start = ContinuousClock.now
-        let batch = prepared.messages, events = prepared.events, ignored = prepared.ignored
+        let batch = prepared.messages, ignored = prepared.ignored
+        var events = prepared.events
         var dead = prepared.dead
-        let (applied, rejected) = try await apply(events)
+        let (parkedEvents, parkedPlaces) = setAsideParked(events: &events, dead: &dead)
+        let (applied, rejected) = try await applyIsolating(events)
         dead += rejected.map { ($0.event.message, $0.reason) }
         // In partition order, so the dead-letter topic reads like the stream it came from.
         dead.sort { ($0.message.topic, $0.message.partition, $0.message.offset) < ($1.message.topic, $1.message.partition, $1.message.offset) }
         try await deadLetters.publish(dead)
         // Recorded only once the dead letter is on the broker: a crash in between dead-letters it twice
         // rather than not at all.
-        try await recordDeadLettered(rejected.map(\.event))
+        try await recordDeadLettered(rejected.map(\.event) + parkedEvents)
+        try await parkedRecords.markDeadLettered(parkedPlaces)
         await configuration.afterApply?(batch.count)
         try await consumer.commit(batch)
 
@@ -306,7 +291,12 @@ public final class InboxConsumer: Service, Sendable {
             duplicatesSkipped.increment(by: duplicates)
         }
         for (topic, count) in Dictionary(grouping: batch, by: \.topic).mapValues(\.count) {
-            Counter(label: "events_consumed_total", dimensions: [("topic", topic), ("group", consumer.groupID)]).increment(by: count)
+            Counter(label: "events_consumed_total", dimensions: [("topic", topic), ("group", group)]).increment(by: count)
+        }
+        if !parkedPlaces.isEmpty {
+            for (topic, count) in Dictionary(grouping: parkedPlaces, by: \.topic).mapValues(\.count) {
+                Counter(label: "consumer_records_parked_total", dimensions: [("group", group), ("topic", topic)]).increment(by: count)
+            }
         }
         if ignored > 0 {
             eventsIgnored.increment(by: ignored)
@@ -314,16 +304,60 @@ public final class InboxConsumer: Service, Sendable {
         batchTimer.record(duration: ContinuousClock.now - start)
     }
 
-    /// Publishes the lag of every assigned partition, and zero for partitions this member no longer
-    /// holds (another member reports them now), so a rebalance does not leave a stale lag behind.
-    private func recordLag(previously reported: Set<TopicPartition>) async -> Set<TopicPartition> {
-        let lag = await consumer.lag()
-        func gauge(_ partition: TopicPartition) -> Gauge {
-            Gauge(label: "consumer_lag_records", dimensions: [("group", consumer.groupID), ("topic", partition.topic), ("partition", String(partition.partition))])
+    /// Moves the records an operator parked out of the batch and into its dead letters. Returns the
+    /// parked events (recorded in the inbox like any dead-lettered one) and the places met.
+    private func setAsideParked(
+        events: inout [InboundEvent], dead: inout [(message: ConsumedMessage, reason: DeadLetterReason)]
+    ) -> ([InboundEvent], [ParkedRecord.Place]) {
+        let parked = parked.withLock { $0 }
+        guard !parked.isEmpty else { return ([], []) }
+        func record(_ message: ConsumedMessage) -> ParkedRecord? {
+            parked[ParkedRecord.Place(topic: message.topic, partition: message.partition, offset: message.offset)]
         }
-        for (partition, behind) in lag { gauge(partition).record(behind) }
-        for partition in reported.subtracting(lag.keys) { gauge(partition).record(0) }
-        return Set(lag.keys)
+        var places: [ParkedRecord.Place] = []
+        var parkedEvents: [InboundEvent] = []
+        events.removeAll { event in
+            guard let found = record(event.message) else { return false }
+            parkedEvents.append(event)
+            dead.append((event.message, found.deadLetterReason))
+            places.append(found.place)
+            return true
+        }
+        for index in dead.indices {
+            if let found = record(dead[index].message), dead[index].reason.kind != "parked" {
+                dead[index].reason = found.deadLetterReason
+                places.append(found.place)
+            }
+        }
+        return (parkedEvents, places)
+    }
+
+    /// Applies `events`, setting aside those that cannot be applied: a failure that comes from the
+    /// input splits the events in two halves applied one after the other (each committing on its own),
+    /// down to the single record that fails alone, which is rejected with the failure as its reason.
+    /// A transient failure is thrown: the caller retries, and the inbox skips what already committed.
+    private func applyIsolating(_ events: [InboundEvent]) async throws -> (Int, [(event: InboundEvent, reason: DeadLetterReason)]) {
+        do {
+            return try await apply(events)
+        } catch {
+            guard case .poison(let kind) = ConsumerFailure.classify(error) else { throw error }
+            health.failed(events.map(\.message), group: group, failure: .poison(kind: kind), error: ConsumerFailure.describe(error))
+            guard events.count > 1 else {
+                let event = events[0]
+                logger.warning(
+                    "record fails on its own; dead-lettering it",
+                    metadata: [
+                        "event.id": "\(event.event.id)", "aggregate.id": "\(event.event.subject ?? event.message.keyString ?? "-")",
+                        "kafka.topic": "\(event.message.topic)", "kafka.partition": "\(event.message.partition)",
+                        "kafka.offset": "\(event.message.offset)", "error": "\(String(reflecting: error))",
+                    ])
+                return (0, [(event, DeadLetterReason(kind: kind, detail: ConsumerFailure.describe(error)))])
+            }
+            let half = events.count / 2
+            let (firstApplied, firstRejected) = try await applyIsolating(Array(events[..<half]))
+            let (secondApplied, secondRejected) = try await applyIsolating(Array(events[half...]))
+            return (firstApplied + secondApplied, firstRejected + secondRejected)
+        }
     }
 
     /// Applies the batch in one transaction. When the handler rejects events, the transaction is rolled
@@ -372,45 +406,5 @@ public final class InboxConsumer: Service, Sendable {
         _ = try await database.transaction { connection in
             try await Inbox.claim(events, outcome: "dead-lettered", on: connection, logger: logger)
         }
-    }
-}
-
-/// The inbox table: which events this service has already taken.
-public enum Inbox {
-    /// Records `events` and returns those not recorded before, in their original order.
-    public static func claim(
-        _ events: [InboundEvent], outcome: String, on connection: PostgresConnection, logger: Logger
-    ) async throws -> [InboundEvent] {
-        // A replayed dead letter lifts its earlier mark, inside this transaction: if it fails again, the
-        // rollback restores the mark, and the new dead letter records it anew.
-        let replayed = events.filter { $0.message.headers.string(DeadLetterHeader.replayedFrom) != nil }.map(\.event.id)
-        if !replayed.isEmpty {
-            try await connection.query(
-                "DELETE FROM inbox WHERE event_id = ANY(\(replayed)::uuid[]) AND outcome = 'dead-lettered'", logger: logger)
-        }
-        var ids: [UUID] = [], topics: [String] = [], partitions: [Int32] = [], offsets: [Int64] = [], types: [String] = []
-        var seen: Set<UUID> = []
-        for event in events where seen.insert(event.event.id).inserted {
-            ids.append(event.event.id)
-            topics.append(event.message.topic)
-            partitions.append(event.message.partition)
-            offsets.append(event.message.offset)
-            types.append(event.event.type.rawValue)
-        }
-        let fresh = try await connection.query(
-            """
-            WITH claimed AS (
-            INSERT INTO inbox (event_id, topic, kafka_partition, kafka_offset, event_type, outcome)
-            SELECT e.id, e.topic, e.partition, e.offset, e.type, \(outcome)
-            FROM unnest(\(ids)::uuid[], \(topics)::text[], \(partitions)::int4[], \(offsets)::int8[], \(types)::text[])
-                 AS e(id, topic, partition, "offset", type)
-            ON CONFLICT (event_id) DO NOTHING
-            RETURNING event_id)
-            SELECT coalesce(array_agg(event_id), '{}') FROM claimed
-            """, logger: logger
-        ).idSet()
-        // A batch may carry the same event twice (a producer retry): apply it once, at its first place.
-        var taken: Set<UUID> = []
-        return events.filter { fresh.contains($0.event.id) && taken.insert($0.event.id).inserted }
     }
 }

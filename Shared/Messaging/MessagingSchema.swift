@@ -54,5 +54,21 @@ public enum MessagingSchema {
                 -- unique index cost every event a random insert into a B-tree and its vacuuming after.
                 ALTER TABLE outbox DROP CONSTRAINT outbox_event_id_key;
                 """),
+        Migration(
+            version: "0003_messaging_parked_records",
+            sql: """
+                -- Records an operator set aside by hand (cityctl dead-letters park): who, when, why.
+                CREATE TABLE parked_records (
+                    topic            text NOT NULL,
+                    kafka_partition  integer NOT NULL,
+                    kafka_offset     bigint NOT NULL,
+                    consumer_group   text,
+                    reason           text NOT NULL CHECK (length(btrim(reason)) > 0),
+                    parked_by        text NOT NULL,
+                    parked_at        timestamptz NOT NULL DEFAULT clock_timestamp(),
+                    dead_lettered_at timestamptz,
+                    PRIMARY KEY (topic, kafka_partition, kafka_offset)
+                );
+                """),
     ]
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import Messaging
 import Metrics
 
 /// The request context of every service: Hummingbird's core plus the authenticated caller.
@@ -45,14 +46,36 @@ extension ReadinessCheck {
     }
 }
 
-/// What `/health/ready` answers.
+/// What `/health/ready` answers. `status` is `ready`, `degraded` (dependencies answer but a consumer
+/// partition is stalled: still 200, the HTTP side works) or `not-ready` (503).
 public struct ReadinessReport: Codable, Sendable, Equatable, ResponseEncodable {
     public var status: String
     public var checks: [String: String]
+    /// The stalled consumer partitions, when there are any.
+    public var stalled: [StalledPartition]?
 
-    public init(status: String, checks: [String: String]) {
+    public init(status: String, checks: [String: String], stalled: [StalledPartition]? = nil) {
         self.status = status
         self.checks = checks
+        self.stalled = stalled
+    }
+
+    /// Runs the checks, adds the `consumers` check, and records `service_ready` and
+    /// `service_dependency_up{dependency}` (`consumers` is 0 while a partition is stalled).
+    public static func current(_ checks: [ReadinessCheck], consumers: ConsumerHealth?) async -> ReadinessReport {
+        let results = await ReadinessCheck.run(checks)
+        let ready = results.values.allSatisfy { $0 }
+        var report = ReadinessReport(status: ready ? "ready" : "not-ready", checks: results.mapValues { $0 ? "up" : "down" })
+        if let consumers {
+            let stalled = consumers.stalled()
+            report.checks["consumers"] = stalled.isEmpty ? "up" : "degraded"
+            Gauge(label: "service_dependency_up", dimensions: [("dependency", "consumers")]).record(stalled.isEmpty ? 1 : 0)
+            if !stalled.isEmpty {
+                report.stalled = stalled
+                if ready { report.status = "degraded" }
+            }
+        }
+        return report
     }
 }
 
@@ -64,6 +87,7 @@ public func buildRouter(
     openAPI: String,
     readiness: [ReadinessCheck],
     authority: TokenAuthority,
+    consumers: ConsumerHealth? = nil,
     publicRoutes: (RouterGroup<AppContext>) -> Void = { _ in },
     routes: (RouterGroup<AppContext>) -> Void
 ) -> Router<AppContext> {
@@ -71,22 +95,21 @@ public func buildRouter(
     router.add(middleware: RequestLogMiddleware())
     router.add(middleware: MetricsMiddleware())
     router.add(middleware: ProblemMiddleware())
+    router.add(middleware: StorableInputMiddleware())
 
     router.get("/health/live") { _, _ in
         ReadinessReport(status: "live", checks: [:])
     }
     router.get("/health/ready") { _, _ -> Response in
-        let results = await ReadinessCheck.run(readiness)
-        let ready = results.values.allSatisfy { $0 }
-        let report = ReadinessReport(status: ready ? "ready" : "not-ready", checks: results.mapValues { $0 ? "up" : "down" })
+        let report = await ReadinessReport.current(readiness, consumers: consumers)
         let body = try JSONEncoder.problem.encode(report)
         return Response(
-            status: ready ? .ok : .serviceUnavailable, headers: [.contentType: "application/json"],
+            status: report.status == "not-ready" ? .serviceUnavailable : .ok, headers: [.contentType: "application/json"],
             body: .init(byteBuffer: ByteBuffer(data: body)))
     }
     router.get("/metrics") { _, _ -> Response in
         // Each scrape answers readiness too, so an alert sees a service that is up but cannot work.
-        await ReadinessCheck.run(readiness)
+        _ = await ReadinessReport.current(readiness, consumers: consumers)
         return Response(
             status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
             body: .init(byteBuffer: ByteBuffer(string: MetricsSetup.exposition())))

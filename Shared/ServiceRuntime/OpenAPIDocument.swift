@@ -38,7 +38,41 @@ public enum OpenAPIDocument {
         ],
         "Readiness": [
             "type": "object",
-            "properties": ["status": ["type": "string"], "checks": ["type": "object", "additionalProperties": ["type": "string"]]],
+            "required": ["status", "checks"],
+            "properties": [
+                "status": ["type": "string", "enum": ["live", "ready", "degraded", "not-ready"]],
+                "checks": ["type": "object", "additionalProperties": ["type": "string", "enum": ["up", "down", "degraded"]]],
+                "stalled": ["type": "array", "description": "consumer partitions that hold records and have not moved for CONSUMER_STALL_SECONDS", "items": [
+                    "type": "object", "required": ["group", "topic", "partition", "offset", "stalledSeconds", "waitingRecords"],
+                    "properties": [
+                        "group": ["type": "string"], "topic": ["type": "string"], "partition": ["type": "integer"],
+                        "offset": ["type": "integer", "description": "the first record not applied yet"],
+                        "stalledSeconds": ["type": "integer"], "waitingRecords": ["type": "integer"],
+                        "kind": ["type": "string", "enum": ["transient", "poison"], "description": "of the last failed try; absent when none failed"],
+                        "lastError": ["type": "string"],
+                    ],
+                ]],
+            ],
+        ],
+        "ParkedRecord": [
+            "type": "object",
+            "required": ["topic", "partition", "offset", "reason", "parkedBy", "parkedAt"],
+            "properties": [
+                "topic": ["type": "string"], "partition": ["type": "integer"], "offset": ["type": "integer"],
+                "group": ["type": "string", "description": "only this consumer group; absent for every group of the service"],
+                "reason": ["type": "string"], "parkedBy": ["type": "string"], "parkedAt": ["type": "string", "format": "date-time"],
+                "deadLetteredAt": ["type": "string", "format": "date-time", "description": "when a consumer met it and dead-lettered it as `parked`"],
+            ],
+        ],
+        "ParkRequest": [
+            "type": "object",
+            "required": ["topic", "partition", "offset", "reason"],
+            "properties": [
+                "topic": ["type": "string", "description": "a topic this service consumes"],
+                "partition": ["type": "integer", "minimum": 0, "maximum": 2147483647], "offset": ["type": "integer", "minimum": 0],
+                "group": ["type": "string", "description": "one of the service's consumer groups; leave out for all"],
+                "reason": ["type": "string", "minLength": 1, "maxLength": 1000, "description": "why; kept with the operator's name"],
+            ],
         ],
     ] }
 
@@ -66,6 +100,30 @@ public enum OpenAPIDocument {
             "summary": "This document", "operationId": "openapi",
             "responses": ["200": ["description": "OpenAPI 3.1", "content": ["application/json": ["schema": ["type": "object"]]]]],
         ]],
+        "/api/v1/operations/parked-records": [
+            "post": [
+                "summary": "Set a record aside: the consumer that meets it dead-letters it as `parked` (city-admin, city scope)",
+                "operationId": "parkRecord", "security": [["bearer": []]],
+                "requestBody": ["required": true, "content": ["application/json": ["schema": ["$ref": "#/components/schemas/ParkRequest"]]]],
+                "responses": [
+                    "201": ["description": "parked (or parked already: the first entry)", "content": ["application/json": ["schema": ["$ref": "#/components/schemas/ParkedRecord"]]]],
+                    "400": problemResponse("the body does not fit, or names a topic or group this service does not consume"),
+                    "401": problemResponse("missing, malformed or expired token"),
+                    "403": problemResponse("not a city-wide city-admin token"),
+                ],
+            ],
+            "get": [
+                "summary": "The records operators parked, newest first (city-admin, auditor)", "operationId": "listParkedRecords",
+                "security": [["bearer": []]],
+                "responses": [
+                    "200": ["description": "parked records", "content": ["application/json": ["schema": [
+                        "type": "object", "required": ["items"], "properties": ["items": ["type": "array", "items": ["$ref": "#/components/schemas/ParkedRecord"]]],
+                    ]]]],
+                    "401": problemResponse("missing, malformed or expired token"),
+                    "403": problemResponse("neither city-admin nor auditor"),
+                ],
+            ],
+        ],
         "/api/v1/me": ["get": [
             "summary": "What the bearer token grants", "operationId": "me", "security": [["bearer": []]],
             "responses": [

@@ -2,6 +2,7 @@ import Contracts
 import Foundation
 import Hummingbird
 import Logging
+import PostgresNIO
 
 /// An RFC 9457 problem (`application/problem+json`). `type` is a stable URI an integrator can switch
 /// on; `detail` says what to fix. Never carries a stack trace.
@@ -96,6 +97,13 @@ extension JSONEncoder {
 public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
     public init() {}
 
+    /// The server's message when `error` is PostgreSQL's "data exception" (SQLSTATE class 22).
+    static func dataException(in error: any Error) -> String? {
+        let error = (error as? PostgresTransactionError)?.closureError ?? error
+        guard let error = error as? PSQLError, error.serverInfo?[.sqlState]?.hasPrefix("22") == true else { return nil }
+        return error.serverInfo?[.message] ?? "a value is out of range or malformed"
+    }
+
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
@@ -111,6 +119,12 @@ public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             throw ProblemDetails.badRequest("The JSON body does not fit: \(EventCoding.explain(error))")
         } catch let error as any HTTPResponseError {
             throw ProblemDetails(type: ProblemDetails.typeBase + "http-\(error.status.code)", title: error.status.reasonPhrase, status: error.status)
+        } catch where Self.dataException(in: error) != nil {
+            // The database refused a value of the request (out of range, not a valid date, ...): the
+            // transaction rolled back, nothing was written. A route should have refused it first.
+            context.logger.warning(
+                "request refused by the database", metadata: ["error": "\(String(reflecting: error))", "http.path": "\(request.uri.path)"])
+            throw ProblemDetails.badRequest("A value of the request cannot be stored: \(Self.dataException(in: error) ?? "")")
         } catch {
             context.logger.error(
                 "request failed", metadata: ["error": "\(String(reflecting: error))", "http.path": "\(request.uri.path)"])

@@ -23,6 +23,8 @@ public struct RuntimeConfiguration: Sendable {
     public var createTopics: Bool
     public var consumerBatchSize: Int
     public var relayBatchSize: Int
+    /// How long a partition may hold records without moving before readiness calls it stalled.
+    public var consumerStallAfter: Duration
 
     /// The variables the runtime reads (the deployment files are checked against this list).
     public static let variables = [
@@ -30,7 +32,7 @@ public struct RuntimeConfiguration: Sendable {
         "POSTGRES_HOST", "POSTGRES_PORT", "POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB", "POSTGRES_SCHEMA",
         "POSTGRES_TLS", "POSTGRES_MAX_CONNECTIONS",
         "KAFKA_BOOTSTRAP_SERVERS", "AUTH_JWT_SECRET", "STARTUP_TIMEOUT_SECONDS", "KAFKA_CREATE_TOPICS_ON_START",
-        "CONSUMER_BATCH_SIZE", "RELAY_BATCH_SIZE",
+        "CONSUMER_BATCH_SIZE", "RELAY_BATCH_SIZE", "CONSUMER_STALL_SECONDS",
     ]
 
     /// Variables starting with `KAFKA_` that are ours, not librdkafka's.
@@ -69,11 +71,13 @@ public struct RuntimeConfiguration: Sendable {
         let createTopics = env.flag("KAFKA_CREATE_TOPICS_ON_START", default: false)
         let consumerBatch = env.integer("CONSUMER_BATCH_SIZE", default: 500, range: 1...10_000)
         let relayBatch = env.integer("RELAY_BATCH_SIZE", default: 2000, range: 1...10_000)
+        let stall = env.integer("CONSUMER_STALL_SECONDS", default: 60, range: 5...86_400)
         guard env.problems.isEmpty else { throw ConfigurationErrors(service: service, problems: env.problems) }
         return RuntimeConfiguration(
             serviceName: service, httpHost: host, httpPort: port, logLevel: level, logFormat: format,
             database: database, kafka: kafka, jwtSecret: secret, startupTimeout: .seconds(startup),
-            createTopics: createTopics, consumerBatchSize: consumerBatch, relayBatchSize: relayBatch)
+            createTopics: createTopics, consumerBatchSize: consumerBatch, relayBatchSize: relayBatch,
+            consumerStallAfter: .seconds(stall))
     }
 
     /// The configuration as it may be printed at start: secrets masked.
@@ -83,6 +87,7 @@ public struct RuntimeConfiguration: Sendable {
             "postgres": "\(database.username)@\(database.host):\(database.port)/\(database.database) schema=\(database.schema) tls=\(database.requireTLS)",
             "postgres.password": "****", "auth.jwt_secret": "****", "startup.timeout": "\(startupTimeout)",
             "kafka.create_topics": "\(createTopics)", "consumer.batch": "\(consumerBatchSize)", "relay.batch": "\(relayBatchSize)",
+            "consumer.stall_after": "\(consumerStallAfter)",
         ]
         for (key, value) in kafka.redacted { out["kafka.\(key)"] = value }
         return out

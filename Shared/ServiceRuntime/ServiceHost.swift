@@ -183,6 +183,7 @@ public enum ServiceHost {
             relayConfiguration.batchSize = configuration.relayBatchSize
             let relay = OutboxRelay(database: database, producer: producer, configuration: relayConfiguration, logger: logger)
 
+            let health = ConsumerHealth(stallAfter: configuration.consumerStallAfter)
             var consumers: [any Service] = []
             for consumer in descriptor.consumers {
                 let groupID = "\(descriptor.name)\(consumer.groupSuffix)"
@@ -199,11 +200,11 @@ public enum ServiceHost {
                     InboxConsumer(
                         database: database, consumer: kafkaConsumer,
                         deadLetters: DeadLetterPublisher(producer: producer, consumerGroup: groupID, logger: logger),
-                        handler: consumer.makeHandler(dependencies), configuration: inboxConfiguration, logger: logger))
+                        handler: consumer.makeHandler(dependencies), configuration: inboxConfiguration, health: health, logger: logger))
             }
 
             let router = Self.router(
-                for: descriptor, dependencies: dependencies,
+                for: descriptor, dependencies: dependencies, consumers: health,
                 readiness: [
                     ReadinessCheck(name: "postgres") { await database.ping(timeout: .seconds(1)) },
                     ReadinessCheck(name: "kafka") { (try? await producer.checkConnection(timeout: .seconds(1))) != nil },
@@ -238,12 +239,17 @@ public enum ServiceHost {
 
     /// The service's router: the shared operational routes plus the descriptor's API routes.
     public static func router(
-        for descriptor: ServiceDescriptor, dependencies: ServiceDependencies, readiness: [ReadinessCheck]
+        for descriptor: ServiceDescriptor, dependencies: ServiceDependencies, consumers: ConsumerHealth? = nil, readiness: [ReadinessCheck]
     ) -> Router<AppContext> {
         buildRouter(
             service: descriptor.name, openAPI: descriptor.openAPI, readiness: readiness, authority: dependencies.authority,
-            publicRoutes: { descriptor.publicRoutes($0, dependencies) }
+            consumers: consumers, publicRoutes: { descriptor.publicRoutes($0, dependencies) }
         ) { api in
+            ParkedRecordRoutes(
+                repository: ParkedRecordRepository(database: dependencies.database),
+                topics: Set(descriptor.consumers.flatMap(\.topics)),
+                groups: Set(descriptor.consumers.map { "\(descriptor.name)\($0.groupSuffix)" })
+            ).add(to: api)
             descriptor.routes(api, dependencies)
         }
     }

@@ -87,11 +87,39 @@ public struct CityAPI: Sendable {
         }
     }
 
+    /// POSTs a JSON body; returns the 2xx JSON answer, or throws the problem the service answered with.
+    public func post(_ url: URL, json: Data) async throws(CityAPIError) -> JSONValue {
+        var request = URLRequest(url: url)
+        request.httpMethod = "POST"
+        request.httpBody = json
+        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.setValue("application/json", forHTTPHeaderField: "Accept")
+        let status: Int, body: Data
+        do {
+            let (data, response) = try await session.data(for: request)
+            (status, body) = ((response as? HTTPURLResponse)?.statusCode ?? 0, data)
+        } catch {
+            throw .unreachable(url, error.localizedDescription)
+        }
+        return try Self.answer(url, status: status, body: body)
+    }
+
     /// A 2xx JSON body, or the problem the service answered with.
     public func json(_ url: URL) async throws(CityAPIError) -> JSONValue {
         let (status, body) = try await get(url)
+        return try Self.answer(url, status: status, body: body)
+    }
+
+    private static func answer(_ url: URL, status: Int, body: Data) throws(CityAPIError) -> JSONValue {
         guard (200..<300).contains(status) else {
-            let detail = (try? JSONValue.parse(body))?["detail"]?.stringValue ?? String(decoding: body, as: UTF8.self)
+            let problem = try? JSONValue.parse(body)
+            var detail = problem?["detail"]?.stringValue ?? String(decoding: body, as: UTF8.self)
+            if case .array(let errors)? = problem?["errors"] {
+                detail += errors.compactMap { error in
+                    error["field"]?.stringValue.map { " \($0): \(error["problem"]?.stringValue ?? "")." }
+                }.joined()
+            }
             throw .status(url, status, status == 401 ? "\(detail) (set AUTH_JWT_SECRET or CITY_TOKEN)" : detail)
         }
         do {

@@ -14,6 +14,9 @@ public struct DeadLetter: Sendable {
     public var time: String
     public var eventID: String?
     public var type: String?
+    /// Only a bounded copy of the record was kept (it was too large for the dead-letter topic): it cannot
+    /// be replayed; the sender must publish it again.
+    public var truncated: Bool
 
     public init(_ message: ConsumedMessage) {
         self.message = message
@@ -25,6 +28,7 @@ public struct DeadLetter: Sendable {
         time = headers.string(DeadLetterHeader.time) ?? "?"
         eventID = headers.string(CloudEventHeader.id)
         type = headers.string(CloudEventHeader.type)
+        truncated = headers.string(DeadLetterHeader.truncated) == "true"
     }
 
     /// Which dead letters a command acts on.

@@ -66,6 +66,8 @@ public struct ServiceStatus: Sendable {
     public var outboxOldestSeconds: Double?
     public var deadLetters: Double
     public var domain: [(String, Double)]
+    /// Consumer partitions the service reports stalled (readiness `stalled`).
+    public var stalled: [JSONValue] = []
 
     /// Domain gauges worth a glance at 3 a.m., per service.
     static let domainGauges: [(metric: String, label: String)] = [
@@ -96,19 +98,24 @@ public struct ServiceStatus: Sendable {
     public static func fetch(name: String, url: URL, api: CityAPI) async -> ServiceStatus {
         var readiness = "unreachable"
         var checks: [String: String] = [:]
+        var stalled: [JSONValue] = []
         if let (status, body) = try? await api.get(url.appendingPathComponent("health/ready"), authorised: false) {
             let report = try? JSONValue.parse(body)
             readiness = report?["status"]?.stringValue ?? "HTTP \(status)"
             if case .object(let members)? = report?["checks"] { checks = members.compactMapValues(\.stringValue) }
+            if case .array(let partitions)? = report?["stalled"] { stalled = partitions }
         }
         var metrics: [MetricSample] = []
         if let (status, body) = try? await api.get(url.appendingPathComponent("metrics"), authorised: false), status == 200 {
             metrics = MetricSample.parse(String(decoding: body, as: UTF8.self))
         }
-        return ServiceStatus(name: name, readiness: readiness, checks: checks, metrics: metrics)
+        var found = ServiceStatus(name: name, readiness: readiness, checks: checks, metrics: metrics)
+        found.stalled = stalled
+        return found
     }
 
-    public var healthy: Bool { readiness == "ready" }
+    /// Ready, and no consumer partition stalled.
+    public var healthy: Bool { readiness == "ready" && stalled.isEmpty }
 
     public static func table(_ services: [ServiceStatus]) -> String {
         var rows = [["SERVICE", "READY", "POSTGRES", "KAFKA", "LAG", "OUTBOX", "OLDEST", "DEAD LETTERS", "DOMAIN"]]
@@ -127,7 +134,34 @@ public struct ServiceStatus: Sendable {
         if !lagRows.isEmpty {
             text += "\n" + TextTable.render([["CONSUMER", "TOPIC", "LAG (RECORDS)"]] + lagRows)
         }
+        var stalledRows: [[String]] = []
+        for service in services {
+            for partition in service.stalled { stalledRows.append(Self.stalledRow(service.name, partition)) }
+        }
+        if !stalledRows.isEmpty {
+            text += "\nSTALLED PARTITIONS (park a record: cityctl dead-letters park --service NAME --topic T --partition P --offset O --reason WHY)\n"
+            text += TextTable.render([["SERVICE", "GROUP", "TOPIC/PARTITION/OFFSET", "STALLED", "WAITING", "FAILURE", "LAST ERROR"]] + stalledRows)
+        }
         return text
+    }
+}
+
+extension ServiceStatus {
+    public static func stalledRow(_ service: String, _ partition: JSONValue) -> [String] {
+        let place = [partition["topic"]?.stringValue ?? "?", integer(partition["partition"]), integer(partition["offset"])].joined(separator: "/")
+        let error = partition["lastError"]?.stringValue ?? "-"
+        return [
+            service, partition["group"]?.stringValue ?? "?", place, integer(partition["stalledSeconds"]) + "s",
+            integer(partition["waitingRecords"]), partition["kind"]?.stringValue ?? "-", String(error.prefix(100)),
+        ]
+    }
+
+    public static func integer(_ value: JSONValue?) -> String {
+        switch value {
+        case .integer(let number)?: "\(number)"
+        case .number(let number)?: "\(Int(number))"
+        default: "?"
+        }
     }
 }
 

@@ -6,7 +6,10 @@ import Foundation
 struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show each service's readiness, consumer lag, outbox backlog, dead letters and domain gauges.",
-        discussion: "Exit status 0 when every service is ready, 1 otherwise.")
+        discussion: """
+            Exit status 0 when every service is ready and no consumer partition is stalled, 1 otherwise. A stalled
+            partition is listed with the record it waits on (topic/partition/offset), for `cityctl dead-letters park`.
+            """)
 
     @OptionGroup var connection: Connection
 
@@ -32,7 +35,7 @@ struct DeadLetters: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dead-letters",
         abstract: "List the records consumers set aside, or replay them after a fix.",
-        subcommands: [List.self, Replay.self])
+        subcommands: [List.self, Replay.self, Park.self, Parked.self])
 
     struct Selection: ParsableArguments {
         @Option(name: .long, help: "The topic whose dead letters to read (default: all five).")
@@ -104,8 +107,12 @@ struct DeadLetters: AsyncParsableCommand {
 
         func run() async throws {
             try await guarded {
-                let letters = try await selection.read(connection)
-                say(DeadLetterDesk.table(letters))
+                let found = try await selection.read(connection)
+                say(DeadLetterDesk.table(found))
+                let letters = found.filter { !$0.truncated }
+                if letters.count < found.count {
+                    say("\(found.count - letters.count) dead letter(s) hold only a bounded copy of a record too large to keep; they are not replayed: ask the sender to publish them again")
+                }
                 if dryRun || letters.isEmpty {
                     say("\(letters.count) dead letter(s) would be replayed")
                     return
@@ -116,6 +123,101 @@ struct DeadLetters: AsyncParsableCommand {
                 }
                 say("replayed \(sent) record(s)")
             }
+        }
+    }
+}
+
+extension DeadLetters {
+    /// Which service a park or a listing goes to.
+    enum ServiceName: String, ExpressibleByArgument, CaseIterable {
+        case registry, mediation, volunteerMatching = "volunteer-matching", bidding
+
+        func url(_ endpoints: ServiceEndpoints) -> URL {
+            switch self {
+            case .registry: endpoints.registry
+            case .mediation: endpoints.mediation
+            case .volunteerMatching: endpoints.volunteerMatching
+            case .bidding: endpoints.bidding
+            }
+        }
+    }
+
+    struct Park: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Set one record aside by where it sits: the service's consumer dead-letters it as `parked`.",
+            discussion: """
+                For a record that stalls a partition (`cityctl status` lists it with its topic, partition and offset).
+                The service keeps who parked it, when and why; the consumer that meets the record sends it to the
+                dead-letter topic with kind `parked` and moves on. Replay it later with
+                `cityctl dead-letters replay --topic TOPIC --kind parked`. Needs a city-wide city-admin token
+                (CITY_TOKEN, or one minted from AUTH_JWT_SECRET).
+                """)
+
+        @Option(name: .long, help: "The service whose consumer holds the record: registry, mediation, volunteer-matching or bidding.")
+        var service: ServiceName
+        @Option(name: .long, help: "The record's topic.")
+        var topic: String
+        @Option(name: .long, help: "The record's partition.")
+        var partition: Int32
+        @Option(name: .long, help: "The record's offset.")
+        var offset: Int64
+        @Option(name: .long, help: "Only this consumer group of the service (default: every group that reads the topic).")
+        var group: String?
+        @Option(name: .long, help: "Why it is set aside; kept with your name.")
+        var reason: String
+        @OptionGroup var connection: Connection
+
+        func run() async throws {
+            try await guarded {
+                let base = service.url(try connection.endpoints())
+                var request: [String: JSONValue] = [
+                    "topic": .string(topic), "partition": .integer(Int64(partition)), "offset": .integer(offset), "reason": .string(reason),
+                ]
+                if let group { request["group"] = .string(group) }
+                let api = try await connection.api()
+                do {
+                    let parked = try await api.post(base.appendingPathComponent("api/v1/operations/parked-records"), json: JSONValue.object(request).canonicalData())
+                    say(
+                        "parked \(topic)/\(partition)/\(offset) on \(service.rawValue) by \(parked["parkedBy"]?.stringValue ?? "?"): "
+                            + "the consumer dead-letters it as `parked` when it meets it")
+                } catch let error as CityAPIError {
+                    throw Stop(code: 69, message: error.description)
+                }
+            }
+        }
+    }
+
+    struct Parked: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the records operators parked on a service, newest first.")
+
+        @Option(name: .long, help: "registry, mediation, volunteer-matching or bidding.")
+        var service: ServiceName
+        @OptionGroup var connection: Connection
+
+        func run() async throws {
+            try await guarded {
+                let base = service.url(try connection.endpoints())
+                let api = try await connection.api()
+                let items: [JSONValue]
+                do {
+                    let found = try await api.json(base.appendingPathComponent("api/v1/operations/parked-records"))
+                    guard case .array(let list)? = found["items"] else { throw Stop(code: 69, message: "the answer has no items") }
+                    items = list
+                } catch let error as CityAPIError {
+                    throw Stop(code: 69, message: error.description)
+                }
+                let rows = items.map(Self.row)
+                say(TextTable.render([["TOPIC/PARTITION/OFFSET", "PARKED AT", "BY", "DEAD-LETTERED", "REASON"]] + rows))
+                say("\(items.count) parked record(s)")
+            }
+        }
+
+        static func row(_ item: JSONValue) -> [String] {
+            let place = [item["topic"]?.stringValue ?? "?", ServiceStatus.integer(item["partition"]), ServiceStatus.integer(item["offset"])]
+            return [
+                place.joined(separator: "/"), item["parkedAt"]?.stringValue ?? "?", item["parkedBy"]?.stringValue ?? "?",
+                item["deadLetteredAt"]?.stringValue ?? "waiting", item["reason"]?.stringValue ?? "",
+            ]
         }
     }
 }
