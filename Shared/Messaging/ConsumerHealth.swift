@@ -87,6 +87,16 @@ public final class ConsumerHealth: Sendable {
         }
     }
 
+    /// Part of a failing batch applied on its own (probing for the record that holds it up): those
+    /// records no longer wait, and the partition moved if any of them still did.
+    func progressed(_ messages: [ConsumedMessage], group: String) {
+        update(messages, group: group) { state, offsets in
+            let before = state.held.count
+            state.held.removeAll { offsets.contains($0) }
+            if state.held.count < before { state.since = .now }
+        }
+    }
+
     /// The consumer let go of records without applying them (shutdown): another member reads them.
     func released(_ messages: [ConsumedMessage], group: String) {
         update(messages, group: group) { state, offsets in

@@ -40,6 +40,9 @@ public final class InboxConsumer: Service, Sendable {
         public var shutdownGrace: Duration = .seconds(10)
         /// The longest pause between two tries of a batch that fails as transient.
         public var maximumBackoff: Duration = .seconds(5)
+        /// Failed tries of a batch (as transient) before it is applied in halves to find the record that
+        /// holds it up, so that what precedes that record applies and `ConsumerHealth` names its offset.
+        public var triesBeforeProbing = 3
         /// How often the parked records are read again (and at once before a failed batch is retried).
         public var parkedRefresh: Duration = .seconds(2)
         /// Fault-injection point for drills: called after a batch is durable and before its offsets are committed.
@@ -187,8 +190,10 @@ public final class InboxConsumer: Service, Sendable {
         while true {
             do {
                 // Bounded: a query caught by a dropped database connection can hang for good.
+                // After a few tries, look for the record that holds the batch up: what precedes it applies.
+                let probing = failures >= configuration.triesBeforeProbing
                 try await BoundedWait.limit(to: configuration.batchTimeout, graceAfterShutdown: configuration.shutdownGrace) {
-                    try await self.process(batch)
+                    try await self.process(batch, probing: probing)
                 }
                 health.applied(batch.messages, group: group)
                 return true
@@ -257,16 +262,16 @@ public final class InboxConsumer: Service, Sendable {
 
     /// Applies one polled batch durably and commits its offsets.
     public func process(_ batch: [ConsumedMessage]) async throws {
-        try await process(Self.prepare(batch, handler: handler))
+        try await process(Self.prepare(batch, handler: handler), probing: false)
     }
 
-    private func process(_ prepared: PreparedBatch) async throws {
+    private func process(_ prepared: PreparedBatch, probing: Bool) async throws {
         let start = ContinuousClock.now
         let batch = prepared.messages, ignored = prepared.ignored
         var events = prepared.events
         var dead = prepared.dead
         let (parkedEvents, parkedPlaces) = setAsideParked(events: &events, dead: &dead)
-        let (applied, rejected) = try await applyIsolating(events)
+        let (applied, rejected) = try await applyIsolating(events, probing: probing)
         dead += rejected.map { ($0.event.message, $0.reason) }
         // In partition order, so the dead-letter topic reads like the stream it came from.
         dead.sort { ($0.message.topic, $0.message.partition, $0.message.offset) < ($1.message.topic, $1.message.partition, $1.message.offset) }
@@ -336,11 +341,23 @@ public final class InboxConsumer: Service, Sendable {
     /// input splits the events in two halves applied one after the other (each committing on its own),
     /// down to the single record that fails alone, which is rejected with the failure as its reason.
     /// A transient failure is thrown: the caller retries, and the inbox skips what already committed.
-    private func applyIsolating(_ events: [InboundEvent]) async throws -> (Int, [(event: InboundEvent, reason: DeadLetterReason)]) {
+    /// When `probing`, a transient failure splits the events too: the first half is applied before the
+    /// second is tried, so everything before the record that fails applies, and the failure is thrown
+    /// from that record (its partition waits on it; the rest of the batch is tried again later).
+    private func applyIsolating(
+        _ events: [InboundEvent], probing: Bool
+    ) async throws -> (Int, [(event: InboundEvent, reason: DeadLetterReason)]) {
         do {
             return try await apply(events)
         } catch {
-            guard case .poison(let kind) = ConsumerFailure.classify(error) else { throw error }
+            guard case .poison(let kind) = ConsumerFailure.classify(error) else {
+                guard probing, events.count > 1 else { throw error }
+                let half = events.count / 2
+                let (firstApplied, firstRejected) = try await applyIsolating(Array(events[..<half]), probing: true)
+                health.progressed(events[..<half].map(\.message), group: group)
+                let (secondApplied, secondRejected) = try await applyIsolating(Array(events[half...]), probing: true)
+                return (firstApplied + secondApplied, firstRejected + secondRejected)
+            }
             health.failed(events.map(\.message), group: group, failure: .poison(kind: kind), error: ConsumerFailure.describe(error))
             guard events.count > 1 else {
                 let event = events[0]
@@ -354,8 +371,8 @@ public final class InboxConsumer: Service, Sendable {
                 return (0, [(event, DeadLetterReason(kind: kind, detail: ConsumerFailure.describe(error)))])
             }
             let half = events.count / 2
-            let (firstApplied, firstRejected) = try await applyIsolating(Array(events[..<half]))
-            let (secondApplied, secondRejected) = try await applyIsolating(Array(events[half...]))
+            let (firstApplied, firstRejected) = try await applyIsolating(Array(events[..<half]), probing: probing)
+            let (secondApplied, secondRejected) = try await applyIsolating(Array(events[half...]), probing: probing)
             return (firstApplied + secondApplied, firstRejected + secondRejected)
         }
     }
