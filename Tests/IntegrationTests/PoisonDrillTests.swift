@@ -11,6 +11,7 @@ import RegistryService
 import ServiceRuntime
 import Storage
 import Testing
+import VolunteerMatchingService
 
 /// One consumer group under the poison drill: its handler on its database, and how to make a valid
 /// record whose free text is `text`.
@@ -220,6 +221,28 @@ extension IntegrationSuite {
                     constraint: "ALTER TABLE dispute_case ADD CONSTRAINT drill_refuses CHECK (description NOT LIKE '%\(PoisonDrill.constraintMarker)%')",
                     numberField: "description",
                     applied: { try await Stack.count(mediation.database, "SELECT count(*) FROM dispute_case") })
+                PoisonDrill.report(drill.name, try await PoisonDrill.run(drill))
+            }
+        }
+
+        @Test func volunteerDistrictIngressIsolatesEveryKindOfPoison() async throws {
+            try await VolunteerHarness.run { volunteers in
+                let drill = PoisonDrillCase(
+                    name: "volunteer-district", handler: NeedIngress(timeZone: TimeZone(identifier: "Asia/Shanghai")!, logger: Stack.logger),
+                    database: volunteers.database,
+                    record: { _, text in
+                        let start = Date().addingTimeInterval(86_400)
+                        let need = DistrictServiceNeed(
+                            id: UUID(), householdId: VolunteerHarness.household, grid: "G1", kind: "elder-care",
+                            windows: [ServiceWindow(start: start, end: start.addingTimeInterval(3600))], volunteers: 1, notes: text)
+                        return OutgoingMessage(
+                            event: try DistrictInbound.event(district: "D1", type: DistrictInbound.serviceNeedReported, subject: need.id.uuidString, record: need),
+                            topic: "-", key: "D1")
+                    },
+                    family: "district",
+                    constraint: "ALTER TABLE service_need ADD CONSTRAINT drill_refuses CHECK (notes NOT LIKE '%\(PoisonDrill.constraintMarker)%')",
+                    numberField: "volunteers",
+                    applied: { try await Stack.count(volunteers.database, "SELECT count(*) FROM service_need") })
                 PoisonDrill.report(drill.name, try await PoisonDrill.run(drill))
             }
         }
