@@ -213,9 +213,7 @@ extension IntegrationSuite {
                     record: { _, text in
                         let dispute = DistrictDispute(
                             id: UUID(), grid: "G1", category: "family", severity: "minor", description: text, parties: [.init(name: "Neighbours")])
-                        return OutgoingMessage(
-                            event: try DistrictInbound.event(district: "D1", type: DistrictInbound.disputeReported, subject: dispute.id.uuidString, record: dispute),
-                            topic: "-", key: "D1")
+                        return try RegistryHarness.districtMessage("D1", DistrictInbound.disputeReported, dispute, subject: dispute.id, topic: "-")
                     },
                     family: "district",
                     constraint: "ALTER TABLE dispute_case ADD CONSTRAINT drill_refuses CHECK (description NOT LIKE '%\(PoisonDrill.constraintMarker)%')",
@@ -235,9 +233,7 @@ extension IntegrationSuite {
                         let need = DistrictServiceNeed(
                             id: UUID(), householdId: VolunteerHarness.household, grid: "G1", kind: "elder-care",
                             windows: [ServiceWindow(start: start, end: start.addingTimeInterval(3600))], volunteers: 1, notes: text)
-                        return OutgoingMessage(
-                            event: try DistrictInbound.event(district: "D1", type: DistrictInbound.serviceNeedReported, subject: need.id.uuidString, record: need),
-                            topic: "-", key: "D1")
+                        return try RegistryHarness.districtMessage("D1", DistrictInbound.serviceNeedReported, need, subject: need.id, topic: "-")
                     },
                     family: "district",
                     constraint: "ALTER TABLE service_need ADD CONSTRAINT drill_refuses CHECK (notes NOT LIKE '%\(PoisonDrill.constraintMarker)%')",
