@@ -66,3 +66,11 @@ public enum StorableText {
         text.utf8.contains(0) ? problem(inText: Array(text.utf8)) : nil
     }
 }
+
+extension CloudEvent {
+    /// Text of the event that PostgreSQL could not store: in its body, source or subject. Consumers
+    /// refuse such an event as `invalid` before anything runs; `cityctl publish` before it is sent.
+    public var unstorableText: StorableText.Problem? {
+        StorableText.problem(inJSON: data) ?? StorableText.problem(in: source) ?? subject.flatMap { StorableText.problem(in: $0) }
+    }
+}

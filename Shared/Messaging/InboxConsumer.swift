@@ -238,7 +238,7 @@ public final class InboxConsumer: Service, Sendable {
                 switch handler.disposition(for: event.type) {
                 case .apply:
                     // Refused before any statement runs: the database would refuse it on every try.
-                    if let problem = Self.unstorable(event) {
+                    if let problem = event.unstorableText {
                         prepared.dead.append((message, .unstorable(problem)))
                     } else {
                         prepared.events.append(InboundEvent(event: event, message: message))
@@ -252,12 +252,6 @@ public final class InboxConsumer: Service, Sendable {
         }
         prepared.events = handler.prepare(prepared.events)
         return prepared
-    }
-
-    /// Text of the event that PostgreSQL could not store: in its body, source or subject.
-    static func unstorable(_ event: CloudEvent) -> StorableText.Problem? {
-        StorableText.problem(inJSON: event.data) ?? StorableText.problem(in: event.source)
-            ?? event.subject.flatMap { StorableText.problem(in: $0) }
     }
 
     /// Applies one polled batch durably and commits its offsets.

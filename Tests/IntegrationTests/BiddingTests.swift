@@ -546,6 +546,136 @@ extension IntegrationSuite {
             }
         }
 
+        @Test func aProjectWhoseCostsWouldOverflowIsRefusedWithAFieldErrorAndNothingWritten() async throws {
+            try await BiddingHarness.run { bidding in
+                let buyer = try await bidding.buyer
+                func propose(_ costs: [Int], ceiling: Int) async throws -> APIReply {
+                    try await bidding.call(
+                        .post, "/api/v1/projects", token: buyer,
+                        body: [
+                            "title": "Home care", "serviceKind": "care", "placeCode": "S1",
+                            "needsAssessment": ["served": ["elderly"], "people": 120, "reasons": ["urgent-need": "42 live alone"], "whyNow": "Winter"],
+                            "standards": [["name": "visits", "measure": "home visits per person per week", "target": "2"]],
+                            "costEstimate": costs.map { ["item": "care workers", "amountFen": $0] }, "budgetCeilingFen": ceiling,
+                        ])
+                }
+                // The tester's request: it used to kill the process with an arithmetic overflow.
+                let overflowing = try await propose([9_223_372_036_854_775_807, 1], ceiling: 500_000_00)
+                #expect(overflowing.status == .badRequest, "\(overflowing.body)")
+                #expect(overflowing.headers[.contentType] == "application/problem+json")
+                #expect(overflowing.fieldsWithProblems == ["costEstimate[0].amountFen"], "\(overflowing.body)")
+                #expect(overflowing.body.contains("\(Money.largestFen)"))
+                // Just over the largest ceiling, a negative amount, a ceiling of Int.max: refused the same way.
+                let justOver = try await propose([Money.largestFen, 1], ceiling: Money.largestFen)
+                #expect(justOver.status == .badRequest && justOver.fieldsWithProblems == ["budgetCeilingFen"], "\(justOver.body)")
+                #expect(try await propose([-1, 2], ceiling: 500_000_00).fieldsWithProblems == ["costEstimate[0].amountFen"])
+                #expect(try await propose([1], ceiling: Int.max).fieldsWithProblems == ["budgetCeilingFen"])
+                #expect(try await bidding.count("SELECT count(*) FROM project") == 0)
+                #expect(try await bidding.count("SELECT count(*) FROM outbox") == 0)
+                // The service is still there, and the largest estimate under the largest ceiling is taken.
+                let largest = try await propose([Money.largestFen - 1, 1], ceiling: Money.largestFen)
+                #expect(largest.status == .created, "\(largest.body)")
+                #expect(largest.json["estimateFen"] as? Int == Money.largestFen)
+            }
+        }
+
+        @Test func aBidWithNULInItsProposalIsRefusedAtSubmissionAndNothingIsStored() async throws {
+            try await BiddingHarness.run { bidding in
+                let tender = try await bidding.publishedTender()
+                let refused = try await bidding.call(
+                    .put, "/api/v1/tenders/\(tender)/bid", token: try await bidding.organisationToken(1),
+                    body: ["priceFen": 400_000_00, "proposal": "Weekly visits\u{0}by two social workers", "team": ["Li Na"]])
+                #expect(refused.status == .badRequest, "\(refused.body)")
+                #expect(refused.headers[.contentType] == "application/problem+json")
+                #expect(try await bidding.count("SELECT count(*) FROM bid") == 0)
+                #expect(try await bidding.count("SELECT count(*) FROM bid_submission") == 0)
+                #expect(try await bidding.count("SELECT count(*) FROM outbox WHERE event_type = '\(BiddingEventTypes.bidSubmitted.rawValue)'") == 0)
+                // The same organisation's storable bid goes in.
+                #expect(try await bidding.bid(tender, by: 1, priceFen: 400_000_00).status == .created)
+            }
+        }
+
+        @Test func aBidThatCannotBeOpenedIsDisqualifiedWithItsReasonAndTheTenderGoesOn() async throws {
+            try await BiddingHarness.run { bidding in
+                let sixth = UUID(uuidString: "00000000-0000-0000-0000-0000000000B6")!
+                _ = try await bidding.database.withConnection { connection in
+                    try await connection.query(
+                        "INSERT INTO organisation (id, name, kind, legal_person, registration_authority, eligible_bidder) VALUES (\(sixth), 'Maple Care', 'enterprise', true, 'market regulation', true)",
+                        logger: Stack.logger)
+                }
+                let tender = try await bidding.publishedTender()
+                let tenderID = try #require(UUID(uuidString: tender))
+                for (n, price) in [(1, 400_000_00), (2, 450_000_00), (3, 480_000_00)] {
+                    #expect(try await bidding.bid(tender, by: n, priceFen: price).status == .created)
+                }
+                let sixthToken = try await bidding.token(.organisation, Scope(level: .organisation, id: sixth.uuidString.lowercased()), subject: "org-6")
+                let maple = try await bidding.call(.put, "/api/v1/tenders/\(tender)/bid", token: sixthToken, body: ["priceFen": 420_000_00, "proposal": "Visits by Maple Care"])
+                #expect(maple.status == .created, "\(maple.body)")
+                let rows = try await bidding.database.withConnection { connection in
+                    try await connection.query("SELECT organisation_id, id FROM bid", logger: Stack.logger).collect { row in
+                        (try row["organisation_id"].decode(UUID.self), try row["id"].decode(UUID.self))
+                    }
+                }
+                let bidOf = Dictionary(uniqueKeysWithValues: rows)
+                let (good, sealedNUL, refusedByDatabase, tampered) = (
+                    try #require(bidOf[BiddingHarness.organisation(1)]), try #require(bidOf[BiddingHarness.organisation(2)]),
+                    try #require(bidOf[BiddingHarness.organisation(3)]), try #require(bidOf[sixth])
+                )
+
+                // B2's row holds a bid sealed with the service's key whose proposal has U+0000 in it: what a
+                // bid accepted before submission checked it looks like. It opens, but cannot be stored as opened.
+                let old = try BidSeal(secret: BiddingHarness.sealingKey).seal(
+                    BidContents(priceFen: 450_000_00, proposal: "\(BiddingHarness.marker) with \u{0} inside", team: ["Li Na"]), tender: tenderID,
+                    bid: sealedNUL, organisation: BiddingHarness.organisation(2), version: 1)
+                _ = try await bidding.database.withConnection { connection in
+                    try await connection.query(
+                        "UPDATE bid SET sealed = \(ByteBuffer(data: old.ciphertext)), sha256 = \(old.sha256) WHERE id = \(sealedNUL)", logger: Stack.logger)
+                    // B6's ciphertext altered in the database: it does not decrypt.
+                    try await connection.query("UPDATE bid SET sealed = set_byte(sealed, 20, get_byte(sealed, 20) # 1) WHERE id = \(tampered)", logger: Stack.logger)
+                    // And the database itself refuses B3's price when it is written at opening.
+                    try await connection.query("ALTER TABLE bid ADD CONSTRAINT refuse_one_price CHECK (price_fen IS DISTINCT FROM 48000000)", logger: Stack.logger)
+                }
+
+                try await bidding.passDeadline()
+                #expect(try await bidding.status(tender) == "panel-drawn", "the tender went on past the bids it could not open")
+                #expect(try await bidding.scheduler.round() == (0, 0), "and a second round has nothing left to do")
+
+                let listed = try await bidding.call(.get, "/api/v1/tenders/\(tender)/bids", token: try await bidding.buyer).items
+                func line(_ bid: UUID) -> [String: Any] { listed.first { ($0["bidId"] as? String)?.lowercased() == bid.uuidString.lowercased() } ?? [:] }
+                #expect(line(good)["status"] as? String == "qualified" && line(good)["priceFen"] as? Int == 400_000_00)
+                #expect((line(good)["contents"] as? [String: Any])?["proposal"] as? String == "\(BiddingHarness.marker) from organisation 1")
+                for bid in [sealedNUL, refusedByDatabase, tampered] {
+                    #expect(line(bid)["status"] as? String == "disqualified", "\(line(bid))")
+                    #expect(line(bid)["priceFen"] == nil && line(bid)["contents"] == nil, "nothing of it was stored as opened")
+                }
+                let nulReason = line(sealedNUL)["statusReason"] as? String ?? ""
+                #expect(nulReason.contains("proposal") && nulReason.contains("U+0000"), "\(nulReason)")
+                let databaseReason = line(refusedByDatabase)["statusReason"] as? String ?? ""
+                #expect(databaseReason.contains("could not be stored") && databaseReason.contains("refuse_one_price"), "\(databaseReason)")
+                #expect((line(tampered)["statusReason"] as? String ?? "").contains("seal broken"))
+
+                // The tender page shows the same reasons, and the history says how many qualified.
+                let page = try await bidding.call(.get, "/api/v1/tenders/\(tender)", token: try await bidding.token(.auditor))
+                let pageBids = page.json["bids"] as? [[String: Any]] ?? []
+                #expect(pageBids.filter { $0["status"] as? String == "disqualified" && !($0["statusReason"] as? String ?? "").isEmpty }.count == 3)
+                let close = (page.json["transitions"] as? [[String: Any]] ?? []).first { $0["action"] as? String == "close-bidding" }
+                #expect(close?["reason"] as? String == "1 of 4 bids qualified")
+
+                // The closing event lists every bid with its status and reason.
+                let payloads = try await bidding.database.withConnection { connection in
+                    try await connection.query(
+                        "SELECT payload::text AS payload FROM outbox WHERE event_type = \(BiddingEventTypes.closed.rawValue)", logger: Stack.logger
+                    ).collect { try $0["payload"].decode(String.self) }
+                }
+                #expect(payloads.count == 1)
+                let closed = try #require(try JSONSerialization.jsonObject(with: Data((payloads.first ?? "").utf8)) as? [String: Any])
+                let announced = closed["bids"] as? [[String: Any]] ?? []
+                #expect(announced.count == 4)
+                #expect(announced.filter { $0["status"] as? String == "disqualified" }.compactMap { $0["reason"] as? String }.count == 3)
+                #expect(announced.first { ($0["bidId"] as? String)?.lowercased() == good.uuidString.lowercased() }?["status"] as? String == "qualified")
+            }
+        }
+
         @Test func theRegistryReadModelArrivesThroughTheBroker() async throws {
             try await Stack.withDatabase(schema: Stack.uniqueName("bid"), migrations: RuntimeSchema.migrations + BiddingService.migrations) { database in
                 let registry = try await Stack.topic("registry-events", partitions: 3)

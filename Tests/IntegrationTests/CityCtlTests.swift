@@ -82,6 +82,34 @@ extension IntegrationSuite {
             #expect(order == good.indices.map { [DistrictInbound.householdRegistered, DistrictInbound.residentRegistered, DistrictInbound.disputeReported][$0].rawValue })
         }
 
+        @Test func aFileWithTextTheDatabaseCannotStoreIsRefusedByLineWithAndWithoutDryRun() async throws {
+            let topic = try await Stack.topic("cityctl-nul", partitions: 1)
+            let household = UUID()
+            let good = try line(DistrictInbound.householdRegistered, DistrictHousehold(id: household, buildingCode: "D1-B", address: "Unit 5"))
+            let escaped = try line(DistrictInbound.householdRegistered, DistrictHousehold(id: UUID(), buildingCode: "D1-B", address: "Unit\u{0}6"))
+            #expect(escaped.contains(#"\u0000"#), "the encoder writes U+0000 as its JSON escape")
+            let rawZero = Array(good.replacingOccurrences(of: "Unit 5", with: "Unit 7").utf8).map { $0 == UInt8(ascii: "7") ? 0 : $0 }
+            let notUTF8 = Array(good.replacingOccurrences(of: "Unit 5", with: "Unit 8").utf8).map { $0 == UInt8(ascii: "8") ? 0xFF : $0 }
+            var bytes = Array(good.utf8) + [UInt8(ascii: "\n")] + Array(escaped.utf8) + [UInt8(ascii: "\n")]
+            bytes += rawZero + [UInt8(ascii: "\n")] + notUTF8
+            let url = FileManager.default.temporaryDirectory.appendingPathComponent("district-\(UUID().uuidString).jsonl")
+            try Data(bytes).write(to: url)
+
+            for dryRun in [true, false] {
+                let refused = try await cityctl(["publish", url.path, "--district", "D1", "--topic", topic] + (dryRun ? ["--dry-run"] : []))
+                #expect(refused.status == 65, "\(refused.errors)")
+                #expect(refused.errors.contains("line 2: text holds U+0000, which the database cannot store"), "\(refused.errors)")
+                #expect(refused.errors.contains("line 3: text holds U+0000, which the database cannot store"), "\(refused.errors)")
+                #expect(refused.errors.contains("line 4: text is not valid UTF-8"), "\(refused.errors)")
+                #expect(!refused.errors.contains("line 1"), "the good line is fine")
+                #expect(refused.errors.contains("3 line(s) with problems") && refused.errors.contains("nothing was published"))
+            }
+            #expect(try await readAll(topic).isEmpty)
+            // The good line alone passes the dry run.
+            let checked = try await cityctl(["publish", try file([good]), "--district", "D1", "--topic", topic, "--dry-run"])
+            #expect(checked.status == 0 && checked.output.contains("1 events checked"), "\(checked.errors)")
+        }
+
         @Test func aDeadLetterReplayedAfterTheFixIsAppliedOnce() async throws {
             try await RegistryHarness.run { registry in
                 try await registry.drawPlaces("D1")

@@ -111,6 +111,112 @@ private let resident = "7c9e6679-7425-40de-944b-e07fc1f90ae7"
     }
 }
 
+/// Text PostgreSQL cannot store — U+0000, bytes that are not UTF-8 — is refused by the district
+/// schemas and by `cityctl publish` (dry run or not) with the line's number, before anything is sent.
+@Suite struct UnstorableDistrictText {
+    let reader = DistrictFile(district: "D01", schemas: schemas, now: { Date(timeIntervalSince1970: 1_795_000_000) })
+    static let noNUL = #"^[^\u0000]*$"#
+
+    /// Every schema node that takes a string, with where it is.
+    static func stringNodes(_ node: JSONValue, at path: String, into found: inout [(String, JSONValue)]) {
+        switch node {
+        case .object(let members):
+            let types: [String] =
+                switch members["type"] {
+                case .string(let name): [name]
+                case .array(let names): names.compactMap(\.stringValue)
+                default: []
+                }
+            if types.contains("string") { found.append((path, node)) }
+            for (name, member) in members { stringNodes(member, at: "\(path)/\(name)", into: &found) }
+        case .array(let items):
+            for (index, item) in items.enumerated() { stringNodes(item, at: "\(path)[\(index)]", into: &found) }
+        default: break
+        }
+    }
+
+    @Test func everyStringPropertyOfEveryDistrictSchemaRefusesNUL() throws {
+        var checked = 0
+        for type in DistrictInbound.allTypes {
+            let schema = try #require(schemas.byType[type])
+            var nodes: [(String, JSONValue)] = []
+            Self.stringNodes(schema.document, at: type.rawValue, into: &nodes)
+            #expect(!nodes.isEmpty)
+            for (path, node) in nodes where node["enum"] == nil && node["const"] == nil {
+                let pattern = try #require(node["pattern"]?.stringValue, "\(path) takes any string, U+0000 included")
+                // The pattern alone refuses text holding U+0000 and takes text without it.
+                let alone = JSONSchema(.object(["pattern": .string(pattern)]))
+                #expect(!alone.violations(of: .string("a\u{0}b")).isEmpty, "\(path)")
+                if pattern == Self.noNUL {
+                    #expect(alone.violations(of: .string("王芳, Unit 5\nsecond line")).isEmpty, "\(path)")
+                }
+                checked += 1
+            }
+        }
+        #expect(checked > 40)
+    }
+
+    @Test func theCheckerRunsTheNULPatternAsOtherValidatorsDo() throws {
+        let schema = JSONSchema(try JSONValue.parse(Data(#"{"type":"object","properties":{"name":{"type":"string","pattern":"^[^\\u0000]*$"}}}"#.utf8)))
+        #expect(schema.violations(of: .object(["name": .string("Wang Fang 王芳")])) == [])
+        #expect(schema.violations(of: .object(["name": .string(#"a \u0000 written out is fine"#)])) == [])
+        #expect(schema.violations(of: .object(["name": .string("Wang\u{0}Fang")])).map(\.description) == ["name: text holds U+0000, which the database cannot store"])
+        // A pattern that is not a regular expression fails the value rather than passing it unchecked.
+        let broken = JSONSchema(.object(["pattern": .string("([")]))
+        #expect(broken.violations(of: .string("x")).map(\.problem).first?.contains("not a regular expression") == true)
+    }
+
+    @Test func aLineHoldingNULAnywhereOrNotUTF8IsRefusedByItsNumber() {
+        let good = #"{"type":"district.household.registered.v1","data":{"id":"\#(household)","buildingCode":"D01-S01-C01-G01-B01","address":"3单元502室"}}"#
+        let lines: [[UInt8]] = [
+            Array(good.utf8),
+            Array(good.replacingOccurrences(of: "3单元502室", with: #"3单元\u0000502室"#).utf8),  // 2: the escape in a schema property
+            Array(good.replacingOccurrences(of: #""address""#, with: #""colour":"red\u0000","address""#).utf8),  // 3: a property the schema does not know
+            Array(good.replacingOccurrences(of: #"{"type""#, with: #"{"subject":"h\u0000","type""#).utf8),  // 4: the envelope
+            Array(good.replacingOccurrences(of: #""address""#, with: #""x\u0000y":1,"address""#).utf8),  // 5: a property name
+            Array(good.utf8).map { $0 == UInt8(ascii: "5") ? 0 : $0 },  // 6: a raw zero byte
+            Array(good.utf8).map { $0 == UInt8(ascii: "5") ? 0xFF : $0 },  // 7: not UTF-8
+            Array(#"{"type":"district.household.registered.v1","data":{"id":"\#(household)","buildingCode":"D01-B","address":"back\\u0000slash"}}"#.utf8),
+        ]
+        let report = reader.read(Data(lines.joined(separator: [UInt8(ascii: "\n")])), format: .jsonl)
+        #expect(report.problems.map(\.line) == [2, 3, 4, 5, 6, 7])
+        #expect(report.events.map(\.line) == [1, 8], "an escaped backslash before u0000 is text, not U+0000")
+        let byLine = Dictionary(uniqueKeysWithValues: report.problems.map { ($0.line, $0.description) })
+        for line in 2...6 { #expect(byLine[line]?.contains("text holds U+0000, which the database cannot store") == true, "\(byLine[line] ?? "")") }
+        #expect(byLine[2]?.contains("data.address") == true)
+        #expect(byLine[3]?.contains("data.colour") == true)
+        #expect(byLine[4]?.contains("subject") == true)
+        #expect(byLine[6]?.contains("zero byte") == true)
+        #expect(byLine[7]?.contains("not valid UTF-8") == true)
+        #expect(report.problems.allSatisfy { !$0.description.utf8.contains(0) }, "no message carries U+0000 itself")
+    }
+
+    @Test func aCSVRowHoldingNULOrNotUTF8IsRefusedByItsNumber() {
+        var bytes = Array("type,id,buildingCode,address\n".utf8)
+        bytes += Array("district.household.registered.v1,\(household),D01-B,Unit 1\n".utf8)
+        bytes += Array("district.household.registered.v1,\(household),D01-B,Unit".utf8) + [0] + Array("2\n".utf8)
+        bytes += Array("district.household.registered.v1,\(household),D01-B,Unit".utf8) + [0xC3, 0x28] + Array("\n".utf8)
+        let report = reader.read(Data(bytes), format: .csv)
+        #expect(report.problems.map(\.line) == [3, 4])
+        #expect(report.problems.first?.description.contains("U+0000") == true)
+        #expect(report.problems.last?.description.contains("not valid UTF-8") == true)
+        #expect(report.events.map(\.line) == [2])
+    }
+
+    @Test func thePublisherRefusesAnEventHoldingNULBeforeSendingAny() throws {
+        func event(_ json: String, subject: String? = nil) -> CloudEvent {
+            CloudEvent(
+                id: UUID(), source: "/district/D01", type: DistrictInbound.householdRegistered, subject: subject, time: Date(), data: Array(json.utf8))
+        }
+        #expect(DistrictPublisher.unstorable(event(#"{"address":"Unit 5"}"#)) == nil)
+        #expect(DistrictPublisher.unstorable(event(#"{"address":"back\\u0000slash"}"#)) == nil)
+        #expect(DistrictPublisher.unstorable(event(#"{"address":"Unit\u00005"}"#))?.contains("U+0000") == true)
+        #expect(DistrictPublisher.unstorable(event(#"{"address":"Unit 5"}"#, subject: "h\u{0}")) != nil)
+        let failure = DistrictPublisher.Failure(delivered: 0, line: 7, reason: JSONSchema.nulProblem, beforeSending: true)
+        #expect(failure.description == "line 7: text holds U+0000, which the database cannot store; nothing was published")
+    }
+}
+
 @Suite struct TheDistrictSimulator {
     let places = DistrictSimulator.Places(grids: ["D01-S01-C01-G01", "D01-S01-C01-G02"], buildings: ["D01-S01-C01-G01-B01", "D01-S01-C01-G02-B01"])
     let start = Date(timeIntervalSince1970: 1_795_000_000)

@@ -94,16 +94,72 @@ public struct DistrictFile: Sendable {
     }
 
     public func read(_ text: String, format: Format, type fixedType: EventType? = nil) -> Report {
+        read(Data(text.utf8), format: format, type: fixedType)
+    }
+
+    /// The file as it is on disk. Text the database cannot store — bytes that are not UTF-8, or the
+    /// character U+0000 (a raw zero byte, or the JSON escape `\u0000` anywhere in a line's JSON) — is
+    /// refused by its line number like any other problem, so nothing of such a file is published.
+    public func read(_ data: Data, format: Format, type fixedType: EventType? = nil) -> Report {
         var report = Report()
         if let problem = Self.districtProblem(district) {
             report.problems.append(LineProblem(line: 0, problems: [problem]))
             return report
         }
-        switch format {
-        case .jsonl: readLines(text, fixedType: fixedType, into: &report)
-        case .csv: readCSV(text, fixedType: fixedType, into: &report)
+        var lines: [(number: Int, text: String)] = []
+        var unreadable: [LineProblem] = []
+        for (index, bytes) in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() {
+            if let problem = Self.textProblem(bytes) {
+                unreadable.append(LineProblem(line: index + 1, problems: [problem]))
+            } else {
+                lines.append((index + 1, String(decoding: bytes, as: UTF8.self)))
+            }
         }
+        switch format {
+        case .jsonl:
+            report.problems = unreadable
+            readLines(lines, fixedType: fixedType, into: &report)
+        case .csv:
+            // A CSV record may span lines, so the file is read whole; a line refused above is reported
+            // once, for what makes it unreadable.
+            readCSV(String(decoding: data, as: UTF8.self), fixedType: fixedType, into: &report)
+            let refused = Set(unreadable.map(\.line))
+            report.problems = unreadable + report.problems.filter { !refused.contains($0.line) }
+            report.events.removeAll { refused.contains($0.line) }
+        }
+        report.problems.sort { $0.line < $1.line }
         return report
+    }
+
+    /// What makes one line's bytes unstorable as text, if anything: U+0000 or bytes that are not UTF-8.
+    static func textProblem(_ bytes: some Collection<UInt8>) -> String? {
+        switch StorableText.problem(inText: bytes) {
+        case .nulCharacter(let offset)?: "\(JSONSchema.nulProblem) (a zero byte at byte \(offset + 1))"
+        case .invalidUTF8(let offset)?: "text is not valid UTF-8 (near byte \(offset + 1)), which the database cannot store; save the file as UTF-8"
+        case nil: nil
+        }
+    }
+
+    /// Where in a JSON value text holds U+0000 (a string or a property name), as a path; `nil` when nowhere.
+    static func nulPath(in value: JSONValue, at path: String = "") -> String? {
+        switch value {
+        case .string(let text):
+            return text.utf8.contains(0) ? (path.isEmpty ? "the line" : path) : nil
+        case .array(let items):
+            for (index, item) in items.enumerated() {
+                if let found = nulPath(in: item, at: "\(path)[\(index)]") { return found }
+            }
+            return nil
+        case .object(let members):
+            for (name, member) in members.sorted(by: { $0.key < $1.key }) {
+                let here = JSONSchema.join(path, JSONSchema.shown(name))
+                if name.utf8.contains(0) { return "the property name \(here)" }
+                if let found = nulPath(in: member, at: here) { return found }
+            }
+            return nil
+        case .null, .bool, .integer, .number:
+            return nil
+        }
     }
 
     static func districtProblem(_ code: String) -> String? {
@@ -113,16 +169,20 @@ public struct DistrictFile: Sendable {
 
     // MARK: JSON Lines
 
-    private func readLines(_ text: String, fixedType: EventType?, into report: inout Report) {
-        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+    private func readLines(_ lines: [(number: Int, text: String)], fixedType: EventType?, into report: inout Report) {
+        for (line, raw) in lines {
             let trimmed = raw.trimmingCharacters(in: .whitespacesAndNewlines)
             guard !trimmed.isEmpty, !trimmed.hasPrefix("#") else { continue }
-            let line = index + 1
             let value: JSONValue
             do {
                 value = try JSONValue.parse(Data(trimmed.utf8))
             } catch {
                 report.problems.append(LineProblem(line: line, problems: ["not valid JSON: \(Self.jsonError(error))"]))
+                continue
+            }
+            // Anywhere in the line — the record, the envelope, a property the schema does not know.
+            if let path = Self.nulPath(in: value) {
+                report.problems.append(LineProblem(line: line, problems: ["\(JSONSchema.nulProblem) (in \(path))"]))
                 continue
             }
             var envelope = Envelope()

@@ -9,8 +9,12 @@ public struct DistrictPublisher: Sendable {
         public var delivered: Int
         public var line: Int
         public var reason: String
+        /// Refused here, before anything was sent, rather than by the broker.
+        public var beforeSending = false
+
         public var description: String {
-            "the broker refused the event of line \(line) (\(reason)); \(delivered) events before it were delivered. "
+            if beforeSending { return "line \(line): \(reason); nothing was published" }
+            return "the broker refused the event of line \(line) (\(reason)); \(delivered) events before it were delivered. "
                 + "Publishing the file again is safe: events keep their ids and are taken once."
         }
     }
@@ -34,6 +38,13 @@ public struct DistrictPublisher: Sendable {
     /// Returns how many were delivered; `progress` is told after each acknowledged chunk.
     @discardableResult
     public func publish(_ lines: [DistrictFile.Line], district: String, progress: (Int) -> Void = { _ in }) async throws(Failure) -> Int {
+        // `DistrictFile` refuses such lines; events made some other way are held to the same rule, and
+        // all of them before the first is sent.
+        for line in lines {
+            if let problem = Self.unstorable(line.event) {
+                throw Failure(delivered: 0, line: line.line, reason: problem, beforeSending: true)
+            }
+        }
         var delivered = 0
         var start = 0
         while start < lines.count {
@@ -49,5 +60,11 @@ public struct DistrictPublisher: Sendable {
             start += chunk
         }
         return delivered
+    }
+
+    /// Why the services could not store an event, if they could not: text holding U+0000 in its JSON
+    /// (a raw zero byte or the escape `\u0000`) or in a header, or bytes that are not UTF-8.
+    public static func unstorable(_ event: CloudEvent) -> String? {
+        event.unstorableText.map { "\($0)" }
     }
 }

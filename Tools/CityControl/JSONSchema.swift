@@ -8,13 +8,40 @@ import Foundation
 /// `minItems`, `maxItems`, `uniqueItems`, `minLength`, `maxLength`, `pattern`, `minimum`, `maximum`,
 /// `format` (`uuid`, `date`, `date-time`), `allOf`, `anyOf`, `oneOf`, `not`, `if`/`then`/`else`
 /// and `$ref` into the document's own `definitions`. Unknown keywords are ignored, as the standard says.
+///
+/// `pattern` is an ECMA 262-style regular expression as JSON Schema has it, run by ICU; `\uXXXX`
+/// escapes work as in Python's `re` and JavaScript, so `^[^\\u0000]*$` (as written in JSON) refuses text
+/// holding U+0000 here and in other validators alike.
 public struct JSONSchema: Sendable {
     public let document: JSONValue
+    /// Every `pattern` of the document, compiled once: a file checks the same few on every line.
+    let patterns: [String: NSRegularExpression]
 
-    public init(_ document: JSONValue) { self.document = document }
+    public init(_ document: JSONValue) {
+        self.document = document
+        patterns = Self.compilePatterns(in: document)
+    }
 
     public init(contentsOf url: URL) throws {
-        document = try JSONValue.parse(Data(contentsOf: url))
+        self.init(try JSONValue.parse(Data(contentsOf: url)))
+    }
+
+    /// The patterns of the document that compile; one that does not is reported where it is used.
+    private static func compilePatterns(in document: JSONValue) -> [String: NSRegularExpression] {
+        var compiled: [String: NSRegularExpression] = [:]
+        func walk(_ node: JSONValue) {
+            switch node {
+            case .object(let members):
+                if let pattern = members["pattern"]?.stringValue, compiled[pattern] == nil {
+                    compiled[pattern] = try? NSRegularExpression(pattern: pattern)
+                }
+                members.values.forEach(walk)
+            case .array(let items): items.forEach(walk)
+            default: break
+            }
+        }
+        walk(document)
+        return compiled
     }
 
     /// Every violation, each with the JSON path of the value (`parties[0].name`).
@@ -189,21 +216,34 @@ public struct JSONSchema: Sendable {
         if let maximum = schema["maxLength"]?.numeric, Double(text.count) > maximum {
             problems.append(FieldIssue(field, "must have at most \(Int(maximum)) characters"))
         }
-        if let pattern = schema["pattern"]?.stringValue,
-            let expression = try? NSRegularExpression(pattern: pattern),
-            expression.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) == nil
-        {
-            problems.append(FieldIssue(field, "must match \(pattern), got '\(text.prefix(40))'"))
+        if let pattern = schema["pattern"]?.stringValue {
+            if let expression = patterns[pattern] ?? (try? NSRegularExpression(pattern: pattern)) {
+                if expression.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) == nil {
+                    // The reason a pattern refuses text holding U+0000 is nearly always that character.
+                    problems.append(
+                        FieldIssue(field, text.utf8.contains(0) ? Self.nulProblem : "must match \(pattern), got '\(Self.shown(text.prefix(40)))'"))
+                }
+            } else {
+                problems.append(FieldIssue(field, "cannot be checked: the schema's pattern \(pattern) is not a regular expression"))
+            }
         }
         switch schema["format"]?.stringValue {
         case "uuid" where UUID(uuidString: text) == nil:
-            problems.append(FieldIssue(field, "must be a UUID, got '\(text.prefix(40))'"))
+            problems.append(FieldIssue(field, "must be a UUID, got '\(Self.shown(text.prefix(40)))'"))
         case "date" where !Self.isDay(text):
-            problems.append(FieldIssue(field, "must be a date written YYYY-MM-DD, got '\(text.prefix(40))'"))
+            problems.append(FieldIssue(field, "must be a date written YYYY-MM-DD, got '\(Self.shown(text.prefix(40)))'"))
         case "date-time" where CloudEventKafkaBinding.parseTime(text) == nil:
-            problems.append(FieldIssue(field, "must be an RFC 3339 time with a zone, e.g. 2026-11-23T09:00:00+08:00, got '\(text.prefix(40))'"))
+            problems.append(FieldIssue(field, "must be an RFC 3339 time with a zone, e.g. 2026-11-23T09:00:00+08:00, got '\(Self.shown(text.prefix(40)))'"))
         default: break
         }
+    }
+
+    /// What is said of text holding U+0000, here and by `cityctl publish`.
+    public static let nulProblem = "text holds U+0000, which the database cannot store"
+
+    /// Text as quoted in a message: U+0000 written as its escape, so a message never carries it.
+    static func shown(_ text: some StringProtocol) -> String {
+        String(text).replacingOccurrences(of: "\u{0}", with: "\\u0000")
     }
 
     private static func isDay(_ text: String) -> Bool {
@@ -236,7 +276,7 @@ public struct JSONSchema: Sendable {
         case .bool(let flag): "\(flag)"
         case .integer(let number): "\(number)"
         case .number(let number): format(number)
-        case .string(let text): "'\(text.prefix(40))'"
+        case .string(let text): "'\(shown(text.prefix(40)))'"
         case .array: "an array"
         case .object: "an object"
         }

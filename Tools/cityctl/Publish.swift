@@ -7,8 +7,9 @@ struct Publish: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check a district's file of events and publish it on district.inbound.",
         discussion: """
-            The whole file is checked first (the district JSON Schemas, the records' types, the registry's field rules, the
-            district's scope); any bad line is reported with its number and nothing is published. Events keep a stable id
+            The whole file is checked first (text the database can store: UTF-8 without U+0000; the district JSON Schemas, the
+            records' types, the registry's field rules, the district's scope); any bad line is reported with its number and
+            nothing is published. Events keep a stable id
             (derived from the record unless given), so publishing a file twice is harmless.
             """)
 
@@ -40,10 +41,11 @@ struct Publish: AsyncParsableCommand {
 
     func run() async throws {
         try await guarded {
-            let text: String
+            // Read as bytes: a line that is not UTF-8, or holds U+0000, is refused by its number below
+            // rather than silently repaired.
+            let data: Data
             do {
-                let data = file == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: file))
-                text = String(decoding: data, as: UTF8.self)
+                data = file == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: file))
             } catch {
                 throw Stop(code: 66, message: "cannot read \(file): \(error.localizedDescription)")
             }
@@ -55,7 +57,7 @@ struct Publish: AsyncParsableCommand {
                 throw Stop(code: 64, message: "unknown event type \(type); one of \(DistrictInbound.allTypes.map(\.rawValue).joined(separator: ", "))")
             }
             let reader = DistrictFile(district: district, schemas: catalogue)
-            let report = reader.read(text, format: format ?? .guess(path: file), type: type.map { EventType(rawValue: $0) })
+            let report = reader.read(data, format: format ?? .guess(path: file), type: type.map { EventType(rawValue: $0) })
             guard report.isValid else {
                 for problem in report.problems.prefix(maxProblems) { note(problem.description) }
                 if report.problems.count > maxProblems { note("… and \(report.problems.count - maxProblems) more lines with problems") }
@@ -72,7 +74,7 @@ struct Publish: AsyncParsableCommand {
                     return try await DistrictPublisher(producer: producer, topic: topic).publish(report.events, district: district) { bar.update($0) }
                 } catch {
                     bar.finish()
-                    throw Stop(code: 69, message: "\(error)")
+                    throw Stop(code: (error as? DistrictPublisher.Failure)?.beforeSending == true ? 65 : 69, message: "\(error)")
                 }
             }
             bar.finish()

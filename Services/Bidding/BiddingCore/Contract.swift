@@ -43,22 +43,29 @@ public enum ContractRules {
             if milestone.title.trimmingCharacters(in: .whitespaces).isEmpty || milestone.title.count > 200 {
                 issues.append(FieldIssue("milestones[\(index)].title", "must be 1 to 200 characters"))
             }
+            if let unstorable = StorableField.issue("milestones[\(index)].title", milestone.title) { issues.append(unstorable) }
             if milestone.deliverable.trimmingCharacters(in: .whitespaces).isEmpty || milestone.deliverable.count > 2000 {
                 issues.append(FieldIssue("milestones[\(index)].deliverable", "say what is delivered (1 to 2,000 characters)"))
             }
+            if let unstorable = StorableField.issue("milestones[\(index)].deliverable", milestone.deliverable) { issues.append(unstorable) }
             if !isCalendarDay(milestone.dueOn) {
                 issues.append(FieldIssue("milestones[\(index)].dueOn", "must be a date YYYY-MM-DD"))
             } else if milestone.dueOn < previousDue {
                 issues.append(FieldIssue("milestones[\(index)].dueOn", "comes before the milestone above it"))
             }
             previousDue = max(previousDue, milestone.dueOn)
-            if milestone.amountFen <= 0 || milestone.amountFen > Money.largestFen {
-                issues.append(FieldIssue("milestones[\(index)].amountFen", "must be more than 0"))
-            }
+            if let problem = Money.problem(milestone.amountFen) { issues.append(FieldIssue("milestones[\(index)].amountFen", problem)) }
         }
-        let total = milestones.reduce(0) { $0 + min(max($1.amountFen, 0), Money.largestFen) }
-        if !milestones.isEmpty, total != contractValueFen {
-            issues.append(FieldIssue("milestones", "add up to \(total) fen; they must add up to the awarded price, \(contractValueFen) fen"))
+        // The total is compared only when every amount is one; then it can still pass `Int.max` (many
+        // milestones of the largest amount), which is a total over any award, not a trap.
+        if !milestones.isEmpty, milestones.allSatisfy({ Money.isAmount($0.amountFen) }) {
+            if let total = Money.sum(milestones.map(\.amountFen)) {
+                if total != contractValueFen {
+                    issues.append(FieldIssue("milestones", "add up to \(total) fen; they must add up to the awarded price, \(contractValueFen) fen"))
+                }
+            } else {
+                issues.append(FieldIssue("milestones", "add up to more than any award; they must add up to the awarded price, \(contractValueFen) fen"))
+            }
         }
         return issues
     }
@@ -70,8 +77,12 @@ public enum ContractRules {
         case .pending, .delivered, .returned: return "its deliverable has not been accepted (the milestone is \(status.rawValue))"
         case .accepted: break
         }
-        if paidFen + amountFen > contractValueFen {
-            return "paying \(amountFen) fen would bring the total paid to \(paidFen + amountFen) fen, over the contract's \(contractValueFen) fen"
+        guard Money.isAmount(amountFen) else { return "its amount, \(amountFen) fen, is not a payable amount" }
+        guard let total = Money.adding(paidFen, amountFen) else {
+            return "paying \(amountFen) fen on top of the \(paidFen) fen paid would be more than any contract's value"
+        }
+        if total > contractValueFen {
+            return "paying \(amountFen) fen would bring the total paid to \(total) fen, over the contract's \(contractValueFen) fen"
         }
         return nil
     }

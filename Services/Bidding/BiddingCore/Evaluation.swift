@@ -57,8 +57,12 @@ public struct ScoreWeights: Codable, Sendable, Hashable {
             issues.append(FieldIssue("weights.price", "must be \(Self.smallestPriceWeight) to \(Self.largestPriceWeight)"))
         }
         if expert < 1 { issues.append(FieldIssue("weights.expert", "the expert panel must count (at least 1)")) }
-        let sum = price + expert + purchaser + recipients + thirdParty
-        if sum != 100 { issues.append(FieldIssue("weights", "must add up to 100, not \(sum)")) }
+        // Checked: a weight out of range is reported above, and must not trap the sum.
+        if let sum = Money.sum([price, expert, purchaser, recipients, thirdParty]) {
+            if sum != 100 { issues.append(FieldIssue("weights", "must add up to 100, not \(sum)")) }
+        } else {
+            issues.append(FieldIssue("weights", "must add up to 100"))
+        }
         return issues
     }
 }
@@ -139,8 +143,9 @@ public enum Evaluation {
             var parts: [String: Double] = ["price": 100 * Double(lowest) / Double(bid.priceFen)]
             var quality = 0.0
             for part in ScorePart.allCases {
+                // Summed as `Double`: scores are 0 to 100 when recorded, and no score can trap the sum.
                 let given = Array((bid.scores[part] ?? [:]).values)
-                let mean = given.isEmpty ? 0 : Double(given.reduce(0, +)) / Double(given.count)
+                let mean = given.isEmpty ? 0 : given.reduce(0.0) { $0 + Double($1) } / Double(given.count)
                 parts[part.rawValue] = mean
                 quality += Double(weights.weight(of: part)) * mean / 100
             }
@@ -160,6 +165,15 @@ public enum Evaluation {
         return lines
     }
 
-    static func hundredths(_ value: Double) -> Int { Int((value * 100).rounded(.toNearestOrAwayFromZero)) }
+    /// `value` in hundredths, rounded. Parts are 0 to 100 for checked scores; anything else is clamped
+    /// into what an `Int` holds rather than trapping.
+    static func hundredths(_ value: Double) -> Int {
+        let scaled = (value * 100).rounded(.toNearestOrAwayFromZero)
+        guard scaled.isFinite else { return scaled > 0 ? largestHundredths : scaled < 0 ? -largestHundredths : 0 }
+        return Int(max(-Double(largestHundredths), min(Double(largestHundredths), scaled)))
+    }
+
+    /// Far beyond any real total, and exactly representable as a `Double` inside `Int`'s range.
+    static let largestHundredths = 1 << 60
     static func roundedToHundredths(_ value: Double) -> Double { Double(hundredths(value)) / 100 }
 }

@@ -91,8 +91,8 @@ public struct ProjectPlan: Codable, Sendable, Hashable {
         self.budgetCeilingFen = budgetCeilingFen
     }
 
-    /// The estimate's total.
-    public var estimateFen: Int { costEstimate.reduce(0) { $0 + $1.amountFen } }
+    /// The estimate's total, or `nil` when it does not fit in an `Int` (a plan that `issues()` refuses).
+    public var estimateFen: Int? { Money.sum(costEstimate.map(\.amountFen)) }
 
     /// Every rule a project must meet, as field issues (empty when it meets them all).
     public func issues() -> [FieldIssue] {
@@ -100,8 +100,10 @@ public struct ProjectPlan: Codable, Sendable, Hashable {
         func text(_ field: String, _ value: String, max: Int) {
             let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
             if trimmed.isEmpty || trimmed.count > max { issues.append(FieldIssue(field, "must be 1 to \(max) characters")) }
+            if let unstorable = StorableField.issue(field, value) { issues.append(unstorable) }
         }
         text("title", title, max: 200)
+        if let unstorable = StorableField.issue("placeCode", placeCode) { issues.append(unstorable) }
         if ServiceKind(rawValue: serviceKind) == nil {
             issues.append(FieldIssue("serviceKind", "must be one of \(ServiceKind.allCases.map(\.rawValue).joined(separator: ", "))"))
         }
@@ -132,20 +134,22 @@ public struct ProjectPlan: Codable, Sendable, Hashable {
         if costEstimate.isEmpty { issues.append(FieldIssue("costEstimate", "break the cost into at least one item")) }
         for (index, item) in costEstimate.enumerated() {
             text("costEstimate[\(index)].item", item.item, max: 200)
-            if item.amountFen <= 0 { issues.append(FieldIssue("costEstimate[\(index)].amountFen", "must be more than 0")) }
+            if let problem = Money.problem(item.amountFen) { issues.append(FieldIssue("costEstimate[\(index)].amountFen", problem)) }
         }
         if budgetCeilingFen <= 0 || budgetCeilingFen > Money.largestFen {
             issues.append(FieldIssue("budgetCeilingFen", "must be more than 0 and at most \(Money.largestFen)"))
-        } else if costEstimate.allSatisfy({ $0.amountFen > 0 && $0.amountFen <= Money.largestFen }), estimateFen > budgetCeilingFen {
-            issues.append(FieldIssue("budgetCeilingFen", "the estimate (\(estimateFen) fen) is over the ceiling (\(budgetCeilingFen) fen)"))
+        } else if costEstimate.allSatisfy({ Money.isAmount($0.amountFen) }) {
+            // Each item is at most `largestFen`, but many of them may still add up past `Int.max`.
+            if let estimate = estimateFen {
+                if estimate > budgetCeilingFen {
+                    issues.append(FieldIssue("budgetCeilingFen", "the estimate (\(estimate) fen) is over the ceiling (\(budgetCeilingFen) fen)"))
+                }
+            } else {
+                issues.append(FieldIssue("costEstimate", "adds up to more than any ceiling (at most \(Money.largestFen) fen)"))
+            }
         }
         return issues
     }
-}
-
-public enum Money {
-    /// Ten billion yuan: large enough for any purchase, small enough that sums never overflow.
-    public static let largestFen = 1_000_000_000_000
 }
 
 /// What a tender adds to its project: the deadline, the panel and the weights.
@@ -178,10 +182,12 @@ public struct TenderPlan: Sendable, Hashable {
         var issues: [FieldIssue] = []
         let trimmed = title.trimmingCharacters(in: .whitespacesAndNewlines)
         if trimmed.isEmpty || trimmed.count > 200 { issues.append(FieldIssue("title", "must be 1 to 200 characters")) }
+        if let unstorable = StorableField.issue("title", title) { issues.append(unstorable) }
         if biddingDeadline <= now { issues.append(FieldIssue("biddingDeadline", "must be in the future")) }
         if panelFields.isEmpty || panelFields.contains(where: { $0.trimmingCharacters(in: .whitespaces).isEmpty }) {
             issues.append(FieldIssue("panel.fields", "name the experts' fields (e.g. social-work, law, finance)"))
         }
+        if panelFields.contains(where: StorableField.holdsNUL) { issues.append(FieldIssue("panel.fields", StorableField.problem)) }
         if !Self.panelSizes.contains(panelSize) || panelSize % 2 == 0 {
             issues.append(FieldIssue("panel.size", "must be an odd number from 3 to 9"))
         }

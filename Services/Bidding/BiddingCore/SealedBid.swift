@@ -20,25 +20,50 @@ public struct BidContents: Codable, Sendable, Hashable {
     }
 
     /// The rules a bid must meet at submission. The ceiling is public, so a bid over it is refused
-    /// at once rather than disqualified later.
+    /// at once rather than disqualified later. They are also everything opening needs: a bid that
+    /// meets them can be stored as opened (amounts within `Money.largestFen`, text without U+0000).
     public func issues(ceilingFen: Int) -> [FieldIssue] {
         var issues: [FieldIssue] = []
-        if priceFen <= 0 { issues.append(FieldIssue("priceFen", "must be more than 0")) }
-        if priceFen > ceilingFen { issues.append(FieldIssue("priceFen", "is over the tender's ceiling of \(ceilingFen) fen")) }
-        let proposal = proposal.trimmingCharacters(in: .whitespacesAndNewlines)
-        if proposal.isEmpty || proposal.count > 50_000 { issues.append(FieldIssue("proposal", "must be 1 to 50,000 characters")) }
-        if let items = priceBreakdown {
-            for (index, item) in items.enumerated() where item.amountFen <= 0 || item.item.trimmingCharacters(in: .whitespaces).isEmpty {
-                issues.append(FieldIssue("priceBreakdown[\(index)]", "needs an item name and an amount over 0"))
-            }
-            let sum = items.reduce(0) { $0 + min(max($1.amountFen, 0), Money.largestFen) }
-            if !items.isEmpty, sum != priceFen { issues.append(FieldIssue("priceBreakdown", "adds up to \(sum) fen, not the price \(priceFen) fen")) }
+        if let problem = Money.problem(priceFen) {
+            issues.append(FieldIssue("priceFen", problem))
+        } else if priceFen > ceilingFen {
+            issues.append(FieldIssue("priceFen", "is over the tender's ceiling of \(ceilingFen) fen"))
         }
-        if let team, team.count > 200 || team.contains(where: { $0.count > 500 }) {
-            issues.append(FieldIssue("team", "at most 200 people, 500 characters each"))
+        let trimmed = proposal.trimmingCharacters(in: .whitespacesAndNewlines)
+        if trimmed.isEmpty || trimmed.count > 50_000 { issues.append(FieldIssue("proposal", "must be 1 to 50,000 characters")) }
+        if let unstorable = StorableField.issue("proposal", proposal) { issues.append(unstorable) }
+        if let items = priceBreakdown {
+            if items.count > Self.maximumBreakdownItems {
+                issues.append(FieldIssue("priceBreakdown", "at most \(Self.maximumBreakdownItems) items"))
+            }
+            for (index, item) in items.enumerated() {
+                let name = item.item.trimmingCharacters(in: .whitespaces)
+                if name.isEmpty || name.count > 200 || !Money.isAmount(item.amountFen) {
+                    issues.append(FieldIssue("priceBreakdown[\(index)]", "needs an item name (1 to 200 characters) and an amount over 0, at most \(Money.largestFen) fen"))
+                }
+                if let unstorable = StorableField.issue("priceBreakdown[\(index)].item", item.item) { issues.append(unstorable) }
+            }
+            if !items.isEmpty, items.allSatisfy({ Money.isAmount($0.amountFen) }) {
+                if let sum = Money.sum(items.map(\.amountFen)) {
+                    if sum != priceFen { issues.append(FieldIssue("priceBreakdown", "adds up to \(sum) fen, not the price \(priceFen) fen")) }
+                } else {
+                    issues.append(FieldIssue("priceBreakdown", "adds up to more than any price (at most \(Money.largestFen) fen)"))
+                }
+            }
+        }
+        if let team {
+            if team.count > 200 || team.contains(where: { $0.count > 500 }) {
+                issues.append(FieldIssue("team", "at most 200 people, 500 characters each"))
+            }
+            for (index, member) in team.enumerated() {
+                if let unstorable = StorableField.issue("team[\(index)]", member) { issues.append(unstorable) }
+            }
         }
         return issues
     }
+
+    /// A breakdown a reader can follow (and a bound on what one bid stores).
+    public static let maximumBreakdownItems = 1_000
 }
 
 /// A sealed bid: the ciphertext the database keeps and the hash published at submission.

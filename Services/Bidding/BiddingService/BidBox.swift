@@ -77,6 +77,7 @@ struct BidBox: Sendable {
         let bidID = existing?.0 ?? UUID.random()
         let version = (existing?.1 ?? 0) + 1
         let sealed = try seal.seal(contents, tender: tenderID, bid: bidID, organisation: organisation, version: version)
+        try rehearseOpening(sealed, of: contents, tender: tender, bid: bidID, organisation: organisation, version: version)
         if existing == nil {
             try await connection.query(
                 """
@@ -118,8 +119,36 @@ struct BidBox: Sendable {
         return BidderEligibility.refusal(known: false, eligible: false, kind: nil, legalPerson: false, registrationAuthority: nil)
     }
 
-    /// Opens every bid with the tender's key: a broken seal or an organisation no longer eligible
-    /// disqualifies the bid (kept, with its reason). Returns the bids as opened.
+    /// Opens the bid just sealed the way the scheduler will at the deadline, and checks that what
+    /// opening stores is what was sent: a bid that could not be opened is refused now (400, nothing
+    /// written), not found out when the tender closes.
+    func rehearseOpening(_ sealed: SealedBid, of contents: BidContents, tender: TenderRecord, bid: UUID, organisation: UUID, version: Int) throws {
+        let reopened: BidContents
+        do {
+            reopened = try BidSeal.open(
+                sealed.ciphertext, key: seal.tenderKey(tender.id), tender: tender.id, bid: bid, organisation: organisation, version: version,
+                announced: sealed.sha256)
+        } catch {
+            logger.error("a bid just sealed does not open", metadata: ["aggregate.id": "\(tender.id)", "bid.id": "\(bid)", "problem": "\(error.description)"])
+            throw BiddingError.invalid([FieldIssue("bid", "cannot be sealed so that it opens again: \(error.description)")])
+        }
+        let issues = reopened.issues(ceilingFen: tender.ceilingFen)
+        guard issues.isEmpty else { throw BiddingError.invalid(issues) }
+        let stored = try EventCoding.decoder.decode(BidContents.self, from: Data(try Self.storedContents(reopened).utf8))
+        guard reopened == contents, stored == contents else {
+            throw BiddingError.invalid([FieldIssue("bid", "does not read back as it was sent once sealed and opened; simplify its text and send it again")])
+        }
+    }
+
+    /// The contents as opening stores them (`bid.contents`, jsonb).
+    static func storedContents(_ contents: BidContents) throws -> String {
+        String(decoding: try JSONEncoder.api.encode(contents), as: UTF8.self)
+    }
+
+    /// Opens the bids with the tender's key, one by one: a bid that cannot be opened — a broken seal,
+    /// contents that break the bidding rules, values the database refuses — or whose organisation is
+    /// no longer eligible is disqualified with its reason (and kept), and the others open as usual.
+    /// Returns the bids as opened.
     func open(_ tender: TenderRecord, key: SymmetricKey, on connection: PostgresConnection) async throws -> [OpenedBid] {
         var sealed: [(UUID, UUID, Int, String, Data)] = []
         for try await (bid, organisation, version, sha, ciphertext) in try await connection.query(
@@ -129,26 +158,74 @@ struct BidBox: Sendable {
         }
         var opened: [OpenedBid] = []
         for (bid, organisation, version, sha, ciphertext) in sealed {
+            let metadata: Logger.Metadata = ["aggregate.id": "\(tender.id)", "bid.id": "\(bid)"]
             var reason: String?
             var contents: BidContents?
             do {
                 contents = try BidSeal.open(ciphertext, key: key, tender: tender.id, bid: bid, organisation: organisation, version: version, announced: sha)
             } catch {
                 reason = "seal broken: \(error.description)"
-                logger.error("sealed bid failed its check", metadata: ["aggregate.id": "\(tender.id)", "bid.id": "\(bid)", "problem": "\(error.description)"])
+                logger.error("sealed bid failed its check", metadata: metadata.merging(["problem": "\(error.description)"]) { $1 })
+            }
+            // Submission checks these; a bid sealed before a rule existed, or altered by someone
+            // holding the key, is checked again here rather than trusted.
+            if let issues = contents?.issues(ceilingFen: tender.ceilingFen), !issues.isEmpty {
+                reason = "breaks the bidding rules: " + issues.map(\.description).joined(separator: "; ")
+                contents = nil
+                logger.error("opened bid breaks the bidding rules", metadata: metadata.merging(["problem": "\(reason ?? "")"]) { $1 })
             }
             if reason == nil, let why = try await ineligibility(of: organisation, on: connection) { reason = "ineligible at opening: \(why)" }
-            if reason == nil, let price = contents?.priceFen, price > tender.ceilingFen { reason = "price over the ceiling" }
-            let status = reason == nil ? "qualified" : "disqualified"
-            let json = try contents.map { String(decoding: try JSONEncoder.api.encode($0), as: UTF8.self) }
+            do {
+                try await writeOpened(bid, reason: reason, contents: contents, on: connection)
+            } catch let refused as PSQLError where Self.isRefusalOfValues(refused) {
+                // The database refused this bid's values: the bid is disqualified, the tender goes on.
+                logger.error("opened bid could not be stored", metadata: metadata.merging(["error": "\(String(reflecting: refused))"]) { $1 })
+                reason = "could not be stored when opened: \(Self.summary(refused))"
+                contents = nil
+                try await writeOpened(bid, reason: reason, contents: nil, on: connection)
+            }
+            opened.append(OpenedBid(bidId: bid, organisationId: organisation, sha256: sha, status: reason == nil ? "qualified" : "disqualified", reason: reason))
+        }
+        return opened
+    }
+
+    /// Writes one opened bid inside a savepoint, so that a refusal of its values undoes only this
+    /// statement and leaves the tender's transaction usable for the other bids.
+    private func writeOpened(_ bid: UUID, reason: String?, contents: BidContents?, on connection: PostgresConnection) async throws {
+        let status = reason == nil ? "qualified" : "disqualified"
+        let reason = reason.map(Self.storable)
+        try await connection.query("SAVEPOINT open_bid", logger: logger)
+        do {
+            let json = try contents.map(Self.storedContents)
             try await connection.query(
                 """
                 UPDATE bid SET status = \(status), status_reason = \(reason), price_fen = \(contents?.priceFen), contents = \(json)::jsonb
                 WHERE id = \(bid)
                 """, logger: logger)
-            opened.append(OpenedBid(bidId: bid, organisationId: organisation, sha256: sha, status: status, reason: reason))
+        } catch {
+            try await connection.query("ROLLBACK TO SAVEPOINT open_bid", logger: logger)
+            throw error
         }
-        return opened
+        try await connection.query("RELEASE SAVEPOINT open_bid", logger: logger)
+    }
+
+    /// A server error about the values written (a data exception, a constraint, a size limit), as
+    /// opposed to a lost connection or a failed transaction, which end the tender's round instead.
+    static func isRefusalOfValues(_ error: PSQLError) -> Bool {
+        guard let state = error.serverInfo?[.sqlState] else { return false }
+        return ["22", "23", "54"].contains(String(state.prefix(2)))
+    }
+
+    /// What the database said, short enough for a bid's status reason.
+    static func summary(_ error: PSQLError) -> String {
+        let message = error.serverInfo?[.message] ?? "refused"
+        let state = error.serverInfo?[.sqlState].map { " (SQLSTATE \($0))" } ?? ""
+        return storable(String(message.prefix(300)) + state)
+    }
+
+    /// A reason the database can store whatever went into it.
+    static func storable(_ text: String) -> String {
+        text.replacingOccurrences(of: "\u{0}", with: "\\u0000")
     }
 
     /// The panel (or purchaser) finds a bid ineligible after opening: disqualified, which is not lost.

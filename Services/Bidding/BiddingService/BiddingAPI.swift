@@ -504,7 +504,7 @@ struct BiddingAPI: Sendable {
                     performanceScore: try row["score"].decode(Int?.self))
             }
             let scores = record.contracts.compactMap(\.performanceScore)
-            record.averagePerformance = scores.isEmpty ? nil : Double(scores.reduce(0, +)) / Double(scores.count)
+            record.averagePerformance = scores.isEmpty ? nil : scores.reduce(0.0) { $0 + Double($1) } / Double(scores.count)
             return record
         }
         guard record.name != nil || record.bids > 0 else { throw BiddingError.notFound(what: "organisation", id: id) }

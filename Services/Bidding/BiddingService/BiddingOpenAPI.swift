@@ -1,3 +1,4 @@
+import BiddingCore
 import ServiceRuntime
 
 /// The bidding routes as OpenAPI 3.1 (served at `/openapi.json`; a test checks it against the router).
@@ -130,7 +131,7 @@ enum BiddingOpenAPI: OpenAPIBuilding {
     static var schemas: [String: Any] {
         let uuid = string(format: "uuid"), time = string(format: "date-time"), text = string(), day = string(format: "date")
         let integer: [String: Any] = ["type": "integer"], number: [String: Any] = ["type": "number"], boolean: [String: Any] = ["type": "boolean"]
-        let fen = ["type": "integer", "description": "fen (1/100 yuan)"] as [String: Any]
+        let fen = ["type": "integer", "maximum": Money.largestFen, "description": "fen (1/100 yuan), at most \(Money.largestFen)"] as [String: Any]
         let costItem = object(["item": text, "amountFen": fen], required: ["item", "amountFen"])
         let weights = object(["price": integer, "expert": integer, "purchaser": integer, "recipients": integer, "thirdParty": integer])
         let statuses = [

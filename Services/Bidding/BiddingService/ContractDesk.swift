@@ -162,6 +162,10 @@ struct ContractDesk: Sendable {
         {
             throw BiddingError.conflict("no payment for milestone \(milestone.position): \(refusal)")
         }
+        // `paymentRefusal` has checked the sum; this keeps it checked where it is used.
+        guard let paidTotal = Money.adding(contract.paidFen, milestone.amountFen) else {
+            throw BiddingError.conflict("no payment for milestone \(milestone.position): the total paid would overflow")
+        }
         try await connection.query(
             """
             INSERT INTO payment (id, milestone_id, contract_id, amount_fen, released_by, released_at)
@@ -169,7 +173,6 @@ struct ContractDesk: Sendable {
             """, logger: logger)
         try await connection.query("UPDATE milestone SET status = 'paid', paid_at = \(now) WHERE id = \(milestoneID)", logger: logger)
         try await connection.query("UPDATE contract SET paid_fen = paid_fen + \(milestone.amountFen) WHERE id = \(contract.id)", logger: logger)
-        let paidTotal = contract.paidFen + milestone.amountFen
         try await BiddingEvents.append(
             BiddingEventTypes.paymentReleased, tender: tenderID,
             PaymentReleased(

@@ -44,6 +44,8 @@ struct TenderStore: Sendable {
     func createProject(_ plan: ProjectPlan, id: UUID, actor: Principal, now: Date, on connection: PostgresConnection) async throws -> ProjectView {
         let issues = plan.issues()
         guard issues.isEmpty else { throw BiddingError.invalid(issues) }
+        // `issues()` refuses an estimate that does not add up within `Int`; this only keeps the compiler sure.
+        guard let estimateFen = plan.estimateFen else { throw BiddingError.invalid([FieldIssue("costEstimate", "adds up to more than any ceiling")]) }
         let location = try await place(plan.placeCode, within: actor, on: connection)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
@@ -55,11 +57,11 @@ struct TenderStore: Sendable {
                     \(String(decoding: try encoder.encode(plan.needsAssessment), as: UTF8.self))::jsonb,
                     \(String(decoding: try encoder.encode(plan.standards), as: UTF8.self))::jsonb,
                     \(String(decoding: try encoder.encode(plan.costEstimate), as: UTF8.self))::jsonb,
-                    \(plan.estimateFen), \(plan.budgetCeilingFen), \(actor.subject), \(now))
+                    \(estimateFen), \(plan.budgetCeilingFen), \(actor.subject), \(now))
             ON CONFLICT (id) DO NOTHING RETURNING 1
             """, logger: logger)
         guard inserted else { throw BiddingError.conflict("project \(id.uuidString.lowercased()) exists already") }
-        return ProjectView(id: id, plan: plan, location: location, estimateFen: plan.estimateFen, createdBy: actor.subject, createdAt: now)
+        return ProjectView(id: id, plan: plan, location: location, estimateFen: estimateFen, createdBy: actor.subject, createdAt: now)
     }
 
     static let projectColumns = """
