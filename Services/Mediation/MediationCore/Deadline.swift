@@ -33,7 +33,8 @@ public struct DeadlineRule: Sendable, Hashable, Codable {
     public var problems: [String] {
         var problems: [String] = []
         if !(1...24 * 90).contains(hours) { problems.append("hours must be from 1 to \(24 * 90)") }
-        if kind == .sameDay && !(0...24).contains(lateAfterHour) { problems.append("lateAfterHour must be from 0 to 24") }
+        // Checked for every kind: a `within` rule does not use it, but the table keeps it and holds it to 0-24.
+        if !(0...24).contains(lateAfterHour) { problems.append("lateAfterHour must be from 0 to 24") }
         return problems
     }
 

@@ -1,3 +1,4 @@
+import MediationCore
 import ServiceRuntime
 
 /// The mediation routes as OpenAPI 3.1 (served at `/openapi.json`; a test checks it against the router).
@@ -32,9 +33,11 @@ enum MediationOpenAPI {
         ["description": description, "content": ["application/problem+json": ["schema": ["$ref": "#/components/schemas/Problem"]]]]
     }
 
-    static func query(_ name: String, _ description: String) -> [String: Any] {
-        ["name": name, "in": "query", "required": false, "schema": ["type": "string"], "description": description]
+    static func query(_ name: String, _ description: String, schema: [String: Any] = ["type": "string"]) -> [String: Any] {
+        ["name": name, "in": "query", "required": false, "schema": schema, "description": description]
     }
+
+    static func values(_ values: [String]) -> [String: Any] { ["type": "string", "enum": values] }
 
     static var paths: [String: Any] {
         let ref: (String) -> [String: Any] = { ["$ref": "#/components/schemas/\($0)"] }
@@ -48,9 +51,9 @@ enum MediationOpenAPI {
                 "get": operation(
                     "List cases in the caller's scope", id: "listCases",
                     parameters: [
-                        query("cursor", "from nextCursor"), query("limit", "1 to 500"), query("district", "district code"), query("street", "street code"),
-                        query("community", "community code"), query("status", "case status"), query("level", "community, street or district"),
-                        query("mediator", "mediator role id"),
+                        query("cursor", "from nextCursor"), query("limit", "1 to 500", schema: ["type": "integer", "minimum": 1, "maximum": 500]), query("district", "district code"), query("street", "street code"),
+                        query("community", "community code"), query("status", "case status", schema: values(CaseStatus.allCases.map(\.rawValue))), query("level", "community, street or district", schema: values(MediationLevel.allCases.map(\.rawValue))),
+                        query("mediator", "mediator role id", schema: ["type": "string", "format": "uuid"]),
                     ],
                     response: ["type": "object", "properties": ["items": ["type": "array", "items": ref("Case")], "nextCursor": ["type": ["string", "null"]]]]),
             ],
@@ -73,7 +76,7 @@ enum MediationOpenAPI {
             "/api/v1/statistics": [
                 "get": operation(
                     "Cases by status, resolution and on-time rates, median time to agreement, escalations, per place", id: "statistics",
-                    parameters: [query("level", "community (default), street or district"), query("district", "district code"), query("street", "street code"), query("community", "community code")],
+                    parameters: [query("level", "community (default), street or district", schema: values(MediationLevel.allCases.map(\.rawValue))), query("district", "district code"), query("street", "street code"), query("community", "community code")],
                     response: ["type": "object", "properties": ["items": ["type": "array", "items": ref("PlaceStatistics")]]])
             ],
             "/api/v1/deadline-rules": [
@@ -153,8 +156,9 @@ enum MediationOpenAPI {
             "DeadlineRule": [
                 "type": "object", "required": ["category", "severity", "level", "kind", "hours", "lateAfterHour"],
                 "properties": [
-                    "category": string, "severity": string, "level": string, "kind": ["type": "string", "enum": ["same-day", "within"]],
-                    "hours": ["type": "integer"], "lateAfterHour": ["type": "integer"],
+                    "category": values(DisputeCategory.allCases.map(\.rawValue)), "severity": values(Severity.allCases.map(\.rawValue)),
+                    "level": values(MediationLevel.allCases.map(\.rawValue)), "kind": ["type": "string", "enum": ["same-day", "within"]],
+                    "hours": ["type": "integer", "minimum": 1, "maximum": 24 * 90], "lateAfterHour": ["type": "integer", "minimum": 0, "maximum": 24],
                 ],
             ],
         ]

@@ -1,3 +1,4 @@
+import RegistryCore
 import ServiceRuntime
 
 /// The registry's routes as OpenAPI 3.1 (served at `/openapi.json`; a test checks it against the router).
@@ -20,6 +21,17 @@ enum RegistryOpenAPI: OpenAPIBuilding {
         "404": "not found, or outside the caller's scope", "409": "exists already, duplicate national ID, or state conflict",
         "422": "names something that does not exist, or an Idempotency-Key reused",
     ]
+    /// A query parameter with its type, so generated requests reach the handler rather than its parsing.
+    static func query(_ name: String, _ description: String, schema: [String: Any]) -> [String: Any] {
+        ["name": name, "in": "query", "required": false, "schema": schema, "description": description]
+    }
+    static var pageParameters: [[String: Any]] {
+        [query("cursor", "from the previous page's nextCursor"), query("limit", "1 to 500, default 50", schema: ["type": "integer", "minimum": 1, "maximum": 500])]
+    }
+    /// The levels a place can be drawn at (a household is not a place).
+    static let placeLevels = ["district", "street", "community", "grid", "building"]
+    /// `{id}` of a household, resident, organisation or role.
+    static var idParameter: [String: Any] { ["name": "id", "in": "path", "required": true, "schema": ["type": "string", "format": "uuid"]] }
     static var placeParameters: [[String: Any]] { [query("district", "district code"), query("street", "street code"), query("community", "community code")] }
     static var onBehalf: [String: Any] { [
         "name": "X-On-Behalf-Of", "in": "header", "required": false, "schema": ["type": "string", "format": "uuid"],
@@ -31,7 +43,7 @@ enum RegistryOpenAPI: OpenAPIBuilding {
         return [
             "/api/v1/places": [
                 "post": operation("Draw a district, street, community, grid or building", id: "createPlace", parameters: [idempotencyKey, onBehalf], body: "PlaceInput", status: "201", response: ref("Place"), errors: write),
-                "get": operation("List places", id: "listPlaces", parameters: pageParameters + placeParameters + [query("level", "district, street, community, grid, building"), query("parent", "parent code")], response: page("Place")),
+                "get": operation("List places", id: "listPlaces", parameters: pageParameters + placeParameters + [query("level", "district, street, community, grid, building", schema: string(values: placeLevels)), query("parent", "parent code")], response: page("Place")),
             ],
             "/api/v1/places/{code}": [
                 "get": operation("Read a place", id: "getPlace", parameters: [pathParameter("code")], response: ref("Place"), errors: ["401", "403", "404"]),
@@ -45,70 +57,72 @@ enum RegistryOpenAPI: OpenAPIBuilding {
                 "get": operation("List households", id: "listHouseholds", parameters: pageParameters + placeParameters + [query("grid", "grid code"), query("building", "building code")], response: page("Household")),
             ],
             "/api/v1/households/{id}": [
-                "get": operation("Read a household, its resident count and its moves", id: "getHousehold", parameters: [pathParameter("id")], response: ref("HouseholdDetail"), errors: ["400", "401", "403", "404"]),
-                "patch": operation("Correct a household's address", id: "updateHousehold", parameters: [pathParameter("id"), onBehalf], body: "HouseholdPatch", response: ref("Household"), errors: write),
+                "get": operation("Read a household, its resident count and its moves", id: "getHousehold", parameters: [idParameter], response: ref("HouseholdDetail"), errors: ["400", "401", "403", "404"]),
+                "patch": operation("Correct a household's address", id: "updateHousehold", parameters: [idParameter, onBehalf], body: "HouseholdPatch", response: ref("Household"), errors: write),
             ],
             "/api/v1/households/{id}/moves": [
-                "post": operation("Move a household to another building (history kept; residents move with it)", id: "moveHousehold", parameters: [pathParameter("id"), onBehalf], body: "HouseholdMove", response: ref("Household"), errors: write),
+                "post": operation("Move a household to another building (history kept; residents move with it)", id: "moveHousehold", parameters: [idParameter, onBehalf], body: "HouseholdMove", response: ref("Household"), errors: write),
             ],
             "/api/v1/residents": [
                 "post": operation("Register a resident (registered or floating)", id: "createResident", parameters: [idempotencyKey, onBehalf], body: "ResidentInput", status: "201", response: ref("Resident"), errors: write),
                 "get": operation(
                     "List or search residents in the caller's scope", id: "listResidents",
                     parameters: pageParameters + placeParameters + [
-                        query("grid", "grid code"), query("household", "household id"), query("group", "population group; a sensitive one needs a permitted role and X-Access-Reason, and is logged"),
-                        query("role", "holds this role now"), query("residency", "registered or floating"), query("name", "name starts with"),
+                        query("grid", "grid code"), query("household", "household id", schema: string(format: "uuid")), query("group", "population group; a sensitive one needs a permitted role and X-Access-Reason, and is logged", schema: string(values: PopulationGroup.allCases.map(\.rawValue))),
+                        query("role", "holds this role now"), query("residency", "registered or floating", schema: string(values: ["registered", "floating"])), query("name", "name starts with"),
                     ], response: page("Resident")),
             ],
             "/api/v1/residents/{id}": [
                 "get": operation(
                     "Read a resident and their moves", id: "getResident",
-                    parameters: [pathParameter("id"), query("include", "`sensitive` to see sensitive groups (permitted roles, X-Access-Reason, logged)")],
+                    parameters: [idParameter, query("include", "`sensitive` to see sensitive groups (permitted roles, X-Access-Reason, logged)", schema: string(values: ["sensitive"]))],
                     response: ref("Resident"), errors: ["400", "401", "403", "404"]),
-                "patch": operation("Correct a resident's record", id: "updateResident", parameters: [pathParameter("id"), onBehalf], body: "ResidentPatch", response: ref("Resident"), errors: write),
+                "patch": operation("Correct a resident's record", id: "updateResident", parameters: [idParameter, onBehalf], body: "ResidentPatch", response: ref("Resident"), errors: write),
             ],
             "/api/v1/residents/{id}/moves": [
-                "post": operation("Move a resident to another household (history kept)", id: "moveResident", parameters: [pathParameter("id"), onBehalf], body: "ResidentMove", response: ref("Resident"), errors: write),
+                "post": operation("Move a resident to another household (history kept)", id: "moveResident", parameters: [idParameter, onBehalf], body: "ResidentMove", response: ref("Resident"), errors: write),
             ],
             "/api/v1/organisations": [
                 "post": operation("Register an organisation", id: "createOrganisation", parameters: [idempotencyKey, onBehalf], body: "OrganisationInput", status: "201", response: ref("OrganisationView"), errors: write),
-                "get": operation("List organisations", id: "listOrganisations", parameters: pageParameters + placeParameters + [query("kind", "organisation kind"), query("eligibleBidder", "true or false")], response: page("OrganisationView")),
+                "get": operation("List organisations", id: "listOrganisations", parameters: pageParameters + placeParameters + [query("kind", "organisation kind"), query("eligibleBidder", "true or false", schema: ["type": "boolean"])], response: page("OrganisationView")),
             ],
             "/api/v1/organisations/{id}": [
-                "get": operation("Read an organisation", id: "getOrganisation", parameters: [pathParameter("id")], response: ref("OrganisationView"), errors: ["400", "401", "403", "404"]),
-                "patch": operation("Update an organisation", id: "updateOrganisation", parameters: [pathParameter("id"), onBehalf], body: "OrganisationPatch", response: ref("OrganisationView"), errors: write),
+                "get": operation("Read an organisation", id: "getOrganisation", parameters: [idParameter], response: ref("OrganisationView"), errors: ["400", "401", "403", "404"]),
+                "patch": operation("Update an organisation", id: "updateOrganisation", parameters: [idParameter, onBehalf], body: "OrganisationPatch", response: ref("OrganisationView"), errors: write),
             ],
             "/api/v1/roles": [
                 "post": operation("Assign a role to a resident", id: "assignRole", parameters: [idempotencyKey, onBehalf], body: "RoleInput", status: "201", response: ref("Role"), errors: write),
                 "get": operation(
                     "List roles", id: "listRoles",
                     parameters: pageParameters + placeParameters + [
-                        query("grid", "grid code"), query("role", "role name"), query("resident", "resident id"), query("active", "true or false"),
+                        query("grid", "grid code"), query("role", "role name"), query("resident", "resident id", schema: string(format: "uuid")), query("active", "true or false", schema: ["type": "boolean"]),
                         query("skill", "volunteers with this skill"), query("field", "experts in this field"),
                     ], response: page("Role")),
             ],
             "/api/v1/roles/{id}": [
-                "get": operation("Read a role", id: "getRole", parameters: [pathParameter("id")], response: ref("Role"), errors: ["400", "401", "403", "404"]),
-                "patch": operation("Change a role's place or details", id: "updateRole", parameters: [pathParameter("id"), onBehalf], body: "RolePatch", response: ref("Role"), errors: write),
+                "get": operation("Read a role", id: "getRole", parameters: [idParameter], response: ref("Role"), errors: ["400", "401", "403", "404"]),
+                "patch": operation("Change a role's place or details", id: "updateRole", parameters: [idParameter, onBehalf], body: "RolePatch", response: ref("Role"), errors: write),
             ],
             "/api/v1/roles/{id}/end": [
-                "post": operation("End a role", id: "endRole", parameters: [pathParameter("id"), onBehalf], body: "RoleEnd", response: ref("Role"), errors: write),
+                "post": operation("End a role", id: "endRole", parameters: [idParameter, onBehalf], body: "RoleEnd", response: ref("Role"), errors: write),
             ],
             "/api/v1/reports/size-policy": [
                 "get": operation(
                     "Communities (1,000-3,000 households) and grids (300-500) outside policy", id: "sizeReport",
-                    parameters: placeParameters + [query("level", "community or grid")], response: items("SizeFinding")),
+                    parameters: placeParameters + [query("level", "community or grid", schema: string(values: ["community", "grid"]))], response: items("SizeFinding")),
             ],
             "/api/v1/audit-log": [
                 "get": operation(
                     "Who read sensitive data and who acted for whom (read-only)", id: "auditLog",
-                    parameters: pageParameters + [query("resident", "resident id"), query("actor", "token subject"), query("action", "audit action")],
+                    parameters: pageParameters + [query("resident", "resident id", schema: string(format: "uuid")), query("actor", "token subject"), query("action", "audit action", schema: string(values: AuditAction.allCases.map(\.rawValue)))],
                     response: page("AuditRecord")),
             ],
         ]
     }
 
     static var schemas: [String: Any] {
+        // What `PlaceCode` accepts: ASCII letters, digits and dashes, starting with a letter or digit.
+        let code: [String: Any] = ["type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9-]{0,39}$"]
         let location = object(
             [
                 "district": string(), "street": string(), "community": string(), "grid": string(),
@@ -125,8 +139,8 @@ enum RegistryOpenAPI: OpenAPIBuilding {
                 "permitExpiresOn": string(format: "date"), "purpose": string(),
             ], required: ["origin", "arrivedOn"])
         let place: [String: Any] = [
-            "code": string(), "level": string(values: ["district", "street", "community", "grid", "building"]), "name": string(),
-            "parentCode": string(), "communityType": string(values: ["old-city", "new-build", "resettlement", "work-unit", "village-to-residence", "rural"]),
+            "code": code, "level": string(values: placeLevels), "name": string(),
+            "parentCode": code, "communityType": string(values: CommunityType.allCases.map(\.rawValue)),
             "workstation": string(), "boundary": string(), "address": string(),
         ]
         let household = object(["id": string(format: "uuid"), "address": string(), "location": ref("Location")], required: ["id", "address", "location"])
@@ -139,7 +153,7 @@ enum RegistryOpenAPI: OpenAPIBuilding {
             "phone": string(), "residency": string(values: ["registered", "floating"]), "floating": ref("FloatingRegistration"), "groups": array(string()),
         ]
         let organisation: [String: Any] = [
-            "id": string(format: "uuid"), "name": string(), "kind": string(), "legalPerson": ["type": "boolean"], "registrationAuthority": string(),
+            "id": string(format: "uuid"), "name": string(), "kind": string(values: OrganisationKind.allCases.map(\.rawValue)), "legalPerson": ["type": "boolean"], "registrationAuthority": string(),
             "registrationNumber": string(), "servesPlace": string("district or place code; absent = whole city"),
         ]
         return [
@@ -150,9 +164,9 @@ enum RegistryOpenAPI: OpenAPIBuilding {
             "PlaceChange": object(place.filter { !["code", "level"].contains($0.key) }),
             "Place": object(place.merging(["location": ref("Location"), "version": ["type": "integer"]]) { a, _ in a }, required: ["code", "level", "name", "location", "version"]),
             "PlaceVersion": object(["version": ["type": "integer"], "validFrom": string(format: "date-time"), "validTo": string(format: "date-time"), "place": ref("Place")]),
-            "HouseholdInput": object(["id": string(format: "uuid"), "buildingCode": string(), "address": string()], required: ["buildingCode", "address"]),
+            "HouseholdInput": object(["id": string(format: "uuid"), "buildingCode": code, "address": string()], required: ["buildingCode", "address"]),
             "HouseholdPatch": object(["address": string()]),
-            "HouseholdMove": object(["buildingCode": string(), "address": string(), "reason": string()], required: ["buildingCode"]),
+            "HouseholdMove": object(["buildingCode": code, "address": string(), "reason": string()], required: ["buildingCode"]),
             "Household": household,
             "HouseholdDetail": object(["household": ref("Household"), "residents": ["type": "integer"], "moves": array(move)]),
             "ResidentInput": object(residentInput, required: ["householdId", "name", "nationalId", "residency"]),
@@ -173,9 +187,9 @@ enum RegistryOpenAPI: OpenAPIBuilding {
                 "registrationNumber": string(), "servesPlace": string(),
             ]),
             "RoleInput": object(
-                ["id": string(format: "uuid"), "residentId": string(format: "uuid"), "role": string(), "placeCode": string(), "details": ref("RoleDetails"), "startedOn": string(format: "date")],
+                ["id": string(format: "uuid"), "residentId": string(format: "uuid"), "role": string(values: PersonRole.allCases.map(\.rawValue)), "placeCode": code, "details": ref("RoleDetails"), "startedOn": string(format: "date")],
                 required: ["residentId", "role"]),
-            "RolePatch": object(["placeCode": string(), "details": ref("RoleDetails")]),
+            "RolePatch": object(["placeCode": code, "details": ref("RoleDetails")]),
             "RoleEnd": object(["reason": string(), "endedOn": string(format: "date")], required: ["reason"]),
             "Role": object([
                 "id": string(format: "uuid"), "residentId": string(format: "uuid"), "personName": string(), "role": string(), "placeCode": string(),

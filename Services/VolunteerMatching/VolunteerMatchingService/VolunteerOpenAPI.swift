@@ -21,8 +21,16 @@ enum VolunteerOpenAPI: OpenAPIBuilding {
         "422": "names a grid, household, resident or volunteer the registry has not published", "503": "the candidate index is still loading",
     ]
 
+    /// A query parameter with its type, so generated requests reach the handler rather than its parsing.
+    static func query(_ name: String, _ description: String, schema: [String: Any]) -> [String: Any] {
+        ["name": name, "in": "query", "required": false, "schema": schema, "description": description]
+    }
+    static var pageParameters: [[String: Any]] {
+        [query("cursor", "from the previous page's nextCursor"), query("limit", "1 to 500, default 50", schema: ["type": "integer", "minimum": 1, "maximum": 500])]
+    }
+
     static var paths: [String: Any] {
-        let id = pathParameter("id")
+        let id: [String: Any] = ["name": "id", "in": "path", "required": true, "schema": string(format: "uuid")]
         let write = ["400", "401", "403", "404", "409"]
         let reason = "Reason"
         return [
@@ -34,7 +42,7 @@ enum VolunteerOpenAPI: OpenAPIBuilding {
                     "List needs in the caller's scope", id: "listNeeds",
                     parameters: pageParameters + [
                         query("district", "district code"), query("street", "street code"), query("community", "community code"), query("grid", "grid code"),
-                        query("status", "open, filled or cancelled"), query("kind", "kind of service"), query("household", "household id"),
+                        query("status", "open, filled or cancelled", schema: string(values: ["open", "filled", "cancelled"])), query("kind", "kind of service"), query("household", "household id", schema: string(format: "uuid")),
                     ], response: page("Need")),
             ],
             "/api/v1/needs/{id}": [
@@ -44,7 +52,7 @@ enum VolunteerOpenAPI: OpenAPIBuilding {
             ],
             "/api/v1/needs/{id}/candidates": [
                 "get": operation(
-                    "The ranked candidates for a need now, each score with its parts", id: "needCandidates", parameters: [id, query("limit", "1 to 50, default 10")],
+                    "The ranked candidates for a need now, each score with its parts", id: "needCandidates", parameters: [id, query("limit", "1 to 50, default 10", schema: ["type": "integer", "minimum": 1, "maximum": 50])],
                     response: array(object(["volunteerId": string(format: "uuid"), "score": ref("Score")])), errors: ["401", "403", "404", "503"])
             ],
             "/api/v1/needs/{id}/cancel": [
@@ -88,10 +96,10 @@ enum VolunteerOpenAPI: OpenAPIBuilding {
                 "get": operation("A volunteer with their figures", id: "getVolunteer", parameters: [id], response: ref("Volunteer"), errors: ["401", "404"])
             ],
             "/api/v1/volunteers/{id}/offers": [
-                "get": operation("A volunteer's offers", id: "volunteerOffers", parameters: [id, query("status", "pending (default), accepted, declined, expired, withdrawn")], response: array(ref("Offer")), errors: ["401", "404"])
+                "get": operation("A volunteer's offers", id: "volunteerOffers", parameters: [id, query("status", "pending (default), accepted, declined, expired, withdrawn", schema: string(values: ["pending", "accepted", "declined", "expired", "withdrawn"]))], response: array(ref("Offer")), errors: ["401", "404"])
             ],
             "/api/v1/volunteers/{id}/hours": [
-                "get": operation("Hours per month of a year, approved and pending", id: "volunteerHours", parameters: [id, query("year", "default: this year")], response: ref("Hours"), errors: ["400", "401", "404"])
+                "get": operation("Hours per month of a year, approved and pending", id: "volunteerHours", parameters: [id, query("year", "default: this year", schema: ["type": "integer", "minimum": 2000, "maximum": 2100])], response: ref("Hours"), errors: ["400", "401", "404"])
             ],
             "/api/v1/volunteers/{id}/pause": [
                 "post": operation("Pause all offers (pending ones are withdrawn)", id: "pauseVolunteer", parameters: [id], response: ref("Volunteer"), errors: ["401", "403", "404"])
@@ -126,7 +134,7 @@ enum VolunteerOpenAPI: OpenAPIBuilding {
                     "id": uuid, "householdId": uuid, "residentId": uuid, "grid": string("defaults to the household's grid"), "kind": string(values: kinds),
                     "skills": array(text), "windows": array(window),
                     "schedule": object(["weekly": array(string("e.g. tue 14:00-16:00")), "from": string(format: "date"), "until": string(format: "date")], required: ["weekly", "from", "until"]),
-                    "volunteers": integer, "urgency": string(values: ["routine", "soon", "urgent"]), "contact": contact, "notes": text,
+                    "volunteers": ["type": "integer", "minimum": 1, "maximum": 50], "urgency": string(values: ["routine", "soon", "urgent"]), "contact": contact, "notes": text,
                 ], required: ["kind"]),
             "Need": object([
                 "id": uuid, "kind": text, "skills": array(text), "location": ["type": "object"], "householdId": uuid, "residentId": uuid, "windows": array(window),
@@ -154,7 +162,7 @@ enum VolunteerOpenAPI: OpenAPIBuilding {
             ]),
             "Absence": object(["windowStart": time, "excused": ["type": "boolean"], "reason": text], required: ["windowStart", "excused"]),
             "Decision": object(["decision": string(values: ["approve", "reject"]), "note": string("required to reject")], required: ["decision"]),
-            "Rating": object(["from": string(values: ["recipient", "volunteer"]), "stars": integer, "comment": text], required: ["from", "stars"]),
+            "Rating": object(["from": string(values: ["recipient", "volunteer"]), "stars": ["type": "integer", "minimum": 1, "maximum": 5], "comment": text], required: ["from", "stars"]),
             "Reason": object(["reason": text], required: ["reason"]),
             "Volunteer": object([
                 "id": uuid, "residentId": uuid, "name": text, "skills": array(text), "availability": array(text), "location": ["type": "object"],
