@@ -136,7 +136,11 @@ done
 
 bench_private_broker "$FUZZ_DIR/tansu.log"
 
-AUTH_SECRET="$(python3 -c 'import secrets; print(secrets.token_hex(32))')"
+# Secrets of this run only: nothing the repository publishes.
+random_secret() { python3 -c 'import secrets; print(secrets.token_hex(32))'; }
+AUTH_SECRET="$(random_secret)"
+ID_DIGEST_KEY="$(random_secret)"
+SEALING_KEY="$(random_secret)"
 ports=()
 log_step "starting ${#targets[@]} service(s) from .build/debug"
 for entry in "${targets[@]}"; do
@@ -147,8 +151,7 @@ for entry in "${targets[@]}"; do
     mkdir -p "$FUZZ_DIR/$name"
     HTTP_HOST=127.0.0.1 HTTP_PORT="$port" POSTGRES_SCHEMA="$schema" KAFKA_BOOTSTRAP_SERVERS="$BENCH_KAFKA" \
         AUTH_JWT_SECRET="$AUTH_SECRET" LOG_LEVEL=info \
-        REGISTRY_ID_DIGEST_KEY=local-dev-id-digest-key-change-me-0123456789 \
-        BID_SEALING_KEY=local-dev-bid-sealing-key-change-me-0123456789 \
+        REGISTRY_ID_DIGEST_KEY="$ID_DIGEST_KEY" BID_SEALING_KEY="$SEALING_KEY" \
         KAFKA_CREATE_TOPICS_ON_START=true KAFKA_SESSION_TIMEOUT_MS=6000 KAFKA_HEARTBEAT_INTERVAL_MS=500 \
         "$FUZZ_DIR/bin/$name" </dev/null >"$FUZZ_DIR/$name/service.log" 2>&1 &
     service_pids+=("$!")
