@@ -44,10 +44,11 @@ done
 [[ "$duration" =~ ^[1-9][0-9]*$ && "$rate" =~ ^[1-9][0-9]*$ && "$connections" =~ ^[1-9][0-9]*$ ]] ||
     die "--duration, --rate and --connections take whole numbers above zero"
 
-# The secrets scripts/up.sh gives the dev stack.
-JWT_SECRET=local-dev-secret-change-me-0123456789abcdef
-DIGEST_KEY=local-dev-id-digest-key-change-me-0123456789
-SEALING_KEY=local-dev-bid-sealing-key-change-me-0123456789
+# The secrets scripts/up.sh gives the dev stack (drawn once into .local/secrets.env).
+load_local_secrets
+JWT_SECRET="$AUTH_JWT_SECRET"
+DIGEST_KEY="$REGISTRY_ID_DIGEST_KEY"
+SEALING_KEY="$BID_SEALING_KEY"
 BENCH_SERVICES=(registry mediation volunteer-matching bidding)
 LOADED=("${BENCH_SERVICES[@]}")
 if [[ -n "$only" ]]; then

@@ -245,3 +245,21 @@ bench_wait_ready() {
     done
     die "$name did not become ready (see $log)"
 }
+
+# The local stack's secrets (token signing, ID digests, bid sealing), drawn once per checkout into
+# .local/secrets.env (mode 600, never committed) and exported; the repository publishes none.
+#   load_local_secrets
+load_local_secrets() {
+    local file="$STATE_DIR/secrets.env" name
+    if [[ ! -f "$file" ]]; then
+        mkdir -p "$STATE_DIR"
+        (
+            umask 077
+            for name in AUTH_JWT_SECRET REGISTRY_ID_DIGEST_KEY BID_SEALING_KEY; do
+                printf 'export %s=%s\n' "$name" "$(python3 -c 'import secrets; print(secrets.token_hex(32))')"
+            done >"$file"
+        )
+    fi
+    # shellcheck source=/dev/null
+    source "$file"
+}

@@ -166,7 +166,7 @@ def main(argv: list[str]) -> int:
         secret = os.environ.get("AUTH_JWT_SECRET", "")
         if not secret:
             raise Fatal("AUTH_JWT_SECRET is not set: export the registry's token secret "
-                        "(scripts/up.sh uses local-dev-secret-change-me-0123456789abcdef)")
+                        "(for the local stack: source .local/secrets.env, which scripts/up.sh writes)")
         try:
             document = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as error:

@@ -16,6 +16,7 @@ t0="$(now_s)"
 "$ROOT/scripts/stack.sh" start
 # shellcheck source=/dev/null
 source "$STATE_DIR/stack.env"
+load_local_secrets
 
 log_step "swift build"
 t_build="$(now_s)"
@@ -46,9 +47,8 @@ for entry in "${SERVICES[@]}"; do
     # The local broker joins consumer groups in seconds only with short session timeouts; topics are
     # created with the partitions the services expect.
     HTTP_HOST=127.0.0.1 HTTP_PORT="$port" \
-        AUTH_JWT_SECRET=local-dev-secret-change-me-0123456789abcdef LOG_LEVEL=info \
-        REGISTRY_ID_DIGEST_KEY=local-dev-id-digest-key-change-me-0123456789 \
-        BID_SEALING_KEY=local-dev-bid-sealing-key-change-me-0123456789 \
+        AUTH_JWT_SECRET="$AUTH_JWT_SECRET" LOG_LEVEL=info \
+        REGISTRY_ID_DIGEST_KEY="$REGISTRY_ID_DIGEST_KEY" BID_SEALING_KEY="$BID_SEALING_KEY" \
         KAFKA_CREATE_TOPICS_ON_START=true KAFKA_SESSION_TIMEOUT_MS=6000 KAFKA_HEARTBEAT_INTERVAL_MS=500 \
         setsid nohup "$ROOT/.build/debug/$name" </dev/null >>"$log" 2>&1 &
     echo $! >"$PIDS_DIR/$name.pid"
@@ -91,8 +91,7 @@ done
 if [[ -x "$ROOT/scripts/load-seeds.sh" ]]; then
     log_step "loading seeds (scripts/load-seeds.sh)"
     export REGISTRY_URL=http://127.0.0.1:8081 MEDIATION_URL=http://127.0.0.1:8082 \
-        VOLUNTEER_MATCHING_URL=http://127.0.0.1:8083 BIDDING_URL=http://127.0.0.1:8084 \
-        AUTH_JWT_SECRET=local-dev-secret-change-me-0123456789abcdef
+        VOLUNTEER_MATCHING_URL=http://127.0.0.1:8083 BIDDING_URL=http://127.0.0.1:8084 AUTH_JWT_SECRET
     "$ROOT/scripts/load-seeds.sh"
 fi
 
