@@ -53,6 +53,8 @@ public struct ParkedRecord: Codable, Sendable, Equatable {
 /// The `parked_records` table of a service's schema.
 public struct ParkedRecordRepository: Sendable {
     let database: Database
+    /// What every statement returns, in the order `records` decodes.
+    static let columns = "topic, kafka_partition, kafka_offset, consumer_group, reason, parked_by, parked_at, dead_lettered_at"
 
     public init(database: Database) {
         self.database = database
@@ -66,10 +68,10 @@ public struct ParkedRecordRepository: Sendable {
                 INSERT INTO parked_records (topic, kafka_partition, kafka_offset, consumer_group, reason, parked_by)
                 VALUES (\(place.topic), \(place.partition), \(place.offset), \(group), \(reason), \(`operator`))
                 ON CONFLICT (topic, kafka_partition, kafka_offset) DO NOTHING
-                RETURNING topic, kafka_partition, kafka_offset, consumer_group, reason, parked_by, parked_at, dead_lettered_at)
+                RETURNING \(unescaped: Self.columns))
             SELECT * FROM parked
             UNION ALL
-            SELECT topic, kafka_partition, kafka_offset, consumer_group, reason, parked_by, parked_at, dead_lettered_at
+            SELECT \(unescaped: Self.columns)
             FROM parked_records
             WHERE topic = \(place.topic) AND kafka_partition = \(place.partition) AND kafka_offset = \(place.offset)
               AND NOT EXISTS (SELECT 1 FROM parked)
@@ -81,7 +83,7 @@ public struct ParkedRecordRepository: Sendable {
     public func list(limit: Int = 500) async throws -> [ParkedRecord] {
         let rows = try await database.client.query(
             """
-            SELECT topic, kafka_partition, kafka_offset, consumer_group, reason, parked_by, parked_at, dead_lettered_at
+            SELECT \(unescaped: Self.columns)
             FROM parked_records ORDER BY parked_at DESC LIMIT \(limit)
             """, logger: database.logger)
         return try await Self.records(rows)
@@ -92,7 +94,7 @@ public struct ParkedRecordRepository: Sendable {
     func pending(for group: String) async throws -> [ParkedRecord.Place: ParkedRecord] {
         let rows = try await database.client.query(
             """
-            SELECT topic, kafka_partition, kafka_offset, consumer_group, reason, parked_by, parked_at, dead_lettered_at
+            SELECT \(unescaped: Self.columns)
             FROM parked_records
             WHERE (consumer_group IS NULL OR consumer_group = \(group))
               AND (dead_lettered_at IS NULL OR dead_lettered_at > now() - interval '7 days')
